@@ -1,0 +1,74 @@
+"""Wiring: the one place that builds the Application and puts the services in bot_data."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+)
+
+from bot.i18n import t
+from bot.menus import set_default_commands
+from bot.services import SERVICES_KEY, Services, services_of
+from handlers import start
+
+logger = logging.getLogger(__name__)
+
+
+def build_application(services: Services, token: str) -> Application[Any, Any, Any, Any, Any, Any]:
+    tg = services.config.telegram
+    builder = ApplicationBuilder().token(token).post_init(post_init)
+    if tg.api_base_url:
+        base = tg.api_base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(tg.api_file_url or base + "/file/bot")
+    builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    app = builder.build()
+    app.bot_data[SERVICES_KEY] = services
+    add_handlers(app)
+    return app
+
+
+def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("start", start.start))
+    app.add_handler(CommandHandler("help", start.help_command))
+    app.add_error_handler(on_error)
+
+
+async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services = services_of(app.bot_data)
+    await set_default_commands(app.bot, services.config.language)
+    logger.info("bot started as @%s", app.bot.username)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure, tell the user plainly, alert the admins; never show a stack trace."""
+    logger.error("error while handling an update", exc_info=context.error)
+    services = services_of(context.bot_data)
+    lang = services.config.language
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, t(lang, "error_generic"))
+        except TelegramError:
+            logger.warning("could not tell the user about the error")
+    error = html.escape(type(context.error).__name__ + ": " + str(context.error))[:500]
+    for chat_id in admin_chats(services):
+        try:
+            await context.bot.send_message(chat_id, t(lang, "admin_alert", error=error),
+                                           parse_mode=ParseMode.HTML)
+        except TelegramError:
+            logger.warning("could not alert admin chat %s", chat_id)
+
+
+def admin_chats(services: Services) -> list[int]:
+    tg = services.config.telegram
+    return [tg.admin_chat] if tg.admin_chat else list(tg.admins)

@@ -1,0 +1,74 @@
+"""The ``gpurent`` command: ``run`` the bot, or ``check`` a configuration and its hosts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import Config, ConfigError, load_config, parse_config
+
+logger = logging.getLogger("gpurent")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(args.config) if args.config else parse_config({}, "<built-in defaults>")
+    if getattr(args, "admin", None):
+        from dataclasses import replace
+
+        telegram = replace(config.telegram, admins=tuple(args.admin))
+        config = replace(config, telegram=telegram)
+    return config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.runner import run_bot
+
+    config = _load(args)
+    token = config.bot_token()
+    run_bot(config, token)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.check import check_config
+
+    config = _load(args)
+    lines, ok = asyncio.run(check_config(config))
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gpurent", description="GPU rental desk bot for Telegram")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, fn, text in (("run", cmd_run, "run the bot"),
+                           ("check", cmd_check, "check the config and reach every host")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--config", "-c", help="TOML file (default: built-in defaults)")
+        cmd.add_argument("--admin", type=int, action="append",
+                         help="Telegram user id of an admin (repeatable; overrides the config)")
+        cmd.set_defaults(func=fn)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"gpurent: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

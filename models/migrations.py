@@ -1,0 +1,56 @@
+"""Schema creation and upgrades: a version table and an ordered list of steps.
+
+Each step runs once, in a transaction, and bumps the stored version. Add new steps at the end;
+never edit a step that has shipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from peewee import Database, IntegerField, Model
+
+from models import tables as t
+
+logger = logging.getLogger(__name__)
+
+
+class SchemaVersion(Model):
+    version = IntegerField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+def _v1_initial(database: Database) -> None:
+    database.create_tables(t.ALL_TABLES)
+    # One live holder per GPU and per host port: enforced by the database itself.
+    for model in (t.GpuAllocation, t.PortAllocation):
+        column = model.gpu_index if model is t.GpuAllocation else model.port
+        name = f"{model._meta.table_name}_live"
+        index = model.index(model.host, column, unique=True, name=name)
+        database.execute(index.where(model.released_at.is_null()))
+
+
+STEPS: list[Callable[[Database], None]] = [_v1_initial]
+
+
+def current_version(database: Database) -> int:
+    with database.bind_ctx([SchemaVersion]):
+        database.create_tables([SchemaVersion])
+        row = SchemaVersion.select().first()
+        return row.version if row else 0
+
+
+def migrate(database: Database) -> int:
+    """Bring the schema to the newest version; returns the version now in place."""
+    version = current_version(database)
+    with database.bind_ctx([SchemaVersion]):
+        for number, step in enumerate(STEPS[version:], start=version + 1):
+            with database.atomic():
+                step(database)
+                SchemaVersion.delete().execute()
+                SchemaVersion.create(version=number)
+            logger.info("database schema upgraded to version %d", number)
+    return len(STEPS)

@@ -1,0 +1,154 @@
+"""Queries and atomic claims used by the use cases. All times in and out are aware UTC."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from peewee import IntegrityError
+
+from models.db import db
+from models.states import LIVE, OPEN_REQUEST, State, TransitionError, check
+from models.tables import AuditEvent, Gpu, GpuAllocation, Host, PortAllocation, Rental, User
+
+logger = logging.getLogger(__name__)
+
+
+class AllocationConflictError(Exception):
+    """A GPU or port was taken by someone else between reading and claiming it."""
+
+
+def to_db(when: datetime) -> datetime:
+    if when.tzinfo is None:
+        raise ValueError("naive datetime passed to the database layer")
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_db(when: datetime | None) -> datetime | None:
+    return None if when is None else when.replace(tzinfo=UTC)
+
+
+def upsert_user(telegram_id: int, first_name: str, last_name: str, username: str,
+                language: str, is_admin: bool, now: datetime) -> User:
+    role = "admin" if is_admin else "student"
+    user, created = User.get_or_create(
+        telegram_id=telegram_id,
+        defaults={"first_name": first_name, "last_name": last_name, "username": username,
+                  "language": language, "role": role, "created_at": to_db(now)},
+    )
+    if not created:
+        changed = (user.first_name, user.last_name, user.username, user.role) != (
+            first_name, last_name, username, role)
+        if changed:
+            user.first_name, user.last_name, user.username, user.role = (
+                first_name, last_name, username, role)
+            user.save()
+    return user
+
+
+def transition(rental_id: int, target: State, expect: Iterable[State] | None = None,
+               **fields: object) -> bool:
+    """Move a rental to ``target`` if it is still in one of ``expect`` (default: any state the
+    machine allows to reach ``target``). Returns False when another worker got there first."""
+    allowed = set(expect) if expect is not None else None
+    row = Rental.get_by_id(rental_id)
+    current = State(row.state)
+    if allowed is not None and current not in allowed:
+        return False
+    check(current, target)
+    values: dict[object, object] = {Rental.state: target.value}
+    for name, value in fields.items():
+        values[getattr(Rental, name)] = to_db(value) if isinstance(value, datetime) else value
+    updated = (Rental.update(values)
+               .where((Rental.id == rental_id) & (Rental.state == current.value)).execute())
+    if updated != 1:
+        return False
+    logger.info("rental R%d: %s -> %s", rental_id, current, target)
+    return True
+
+
+def must_transition(rental_id: int, target: State, expect: Iterable[State] | None = None,
+                    **fields: object) -> None:
+    if not transition(rental_id, target, expect, **fields):
+        raise TransitionError(f"R{rental_id} moved meanwhile; not set to {target}")
+
+
+def open_request(user: User) -> Rental | None:
+    states = [s.value for s in OPEN_REQUEST if s is not State.DRAFT]
+    return Rental.select().where((Rental.user == user) & Rental.state.in_(states)).first()
+
+
+def live_count(user: User) -> int:
+    live = [s.value for s in LIVE]
+    return Rental.select().where((Rental.user == user) & Rental.state.in_(live)).count()
+
+
+def ensure_hosts(hosts: Iterable[tuple[str, str, list[tuple[str, str, int]]]]) -> None:
+    """Record configured hosts and their GPUs (name, address, [(index, model, memory)])."""
+    with db.atomic():
+        for name, address, gpus in hosts:
+            host, _ = Host.get_or_create(name=name, defaults={"public_address": address})
+            if host.public_address != address:
+                host.public_address = address
+                host.save()
+            for index, model, memory in gpus:
+                Gpu.insert(host=host, index=index, name=model, memory_total=memory).on_conflict(
+                    conflict_target=[Gpu.host, Gpu.index],
+                    update={Gpu.name: model, Gpu.memory_total: memory}).execute()
+
+
+def held_gpus(host: Host) -> set[str]:
+    rows = GpuAllocation.select(GpuAllocation.gpu_index).where(
+        (GpuAllocation.host == host) & GpuAllocation.released_at.is_null())
+    return {r.gpu_index for r in rows}
+
+
+def held_ports(host: Host) -> set[int]:
+    rows = PortAllocation.select(PortAllocation.port).where(
+        (PortAllocation.host == host) & PortAllocation.released_at.is_null())
+    return {r.port for r in rows}
+
+
+def allocate(rental: Rental, host: Host, gpu_ids: list[str], ports: dict[int, int],
+             now: datetime) -> None:
+    """Claim GPUs and host ports for a rental in one transaction; all or nothing."""
+    at = to_db(now)
+    try:
+        with db.atomic():
+            for gpu in gpu_ids:
+                GpuAllocation.create(rental=rental, host=host, gpu_index=gpu, allocated_at=at)
+            for container_port, host_port in ports.items():
+                PortAllocation.create(rental=rental, host=host, port=host_port,
+                                      container_port=container_port, allocated_at=at)
+    except IntegrityError as exc:
+        raise AllocationConflictError(str(exc)) from None
+
+
+def release_gpus(rental: Rental, now: datetime) -> int:
+    return (GpuAllocation.update(released_at=to_db(now))
+            .where((GpuAllocation.rental == rental) & GpuAllocation.released_at.is_null())
+            .execute())
+
+
+def release_ports(rental: Rental, now: datetime) -> int:
+    return (PortAllocation.update(released_at=to_db(now))
+            .where((PortAllocation.rental == rental) & PortAllocation.released_at.is_null())
+            .execute())
+
+
+def rental_ports(rental: Rental) -> dict[int, int]:
+    rows = PortAllocation.select().where(
+        (PortAllocation.rental == rental) & PortAllocation.released_at.is_null())
+    return {r.container_port: r.port for r in rows}
+
+
+def rental_gpus(rental: Rental) -> list[str]:
+    rows = GpuAllocation.select().where(
+        (GpuAllocation.rental == rental) & GpuAllocation.released_at.is_null())
+    return sorted((r.gpu_index for r in rows), key=int)
+
+
+def audit(kind: str, now: datetime, rental: Rental | None = None, actor: User | None = None,
+          detail: str = "") -> None:
+    AuditEvent.create(at=to_db(now), kind=kind, rental=rental, actor=actor, detail=detail)

@@ -1,0 +1,154 @@
+"""Peewee tables. Times are stored as timezone-naive UTC; :mod:`models.queries` converts."""
+
+from __future__ import annotations
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from models.db import db
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class User(BaseModel):
+    telegram_id = BigIntegerField(unique=True)
+    first_name = CharField(max_length=128, default="")
+    last_name = CharField(max_length=128, default="")
+    username = CharField(max_length=64, default="")
+    language = CharField(max_length=8, default="zh")
+    role = CharField(max_length=16, default="student")  # student | admin
+    blocked = BooleanField(default=False)
+    created_at = DateTimeField()
+
+
+class Host(BaseModel):
+    name = CharField(max_length=32, unique=True)
+    public_address = CharField(max_length=255)
+    enabled = BooleanField(default=True)
+    reachable = BooleanField(default=True)
+    last_error = TextField(default="")
+
+
+class Gpu(BaseModel):
+    host = ForeignKeyField(Host, backref="gpus", on_delete="CASCADE")
+    index = CharField(max_length=8)
+    name = CharField(max_length=128, default="")
+    memory_total = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("host", "index"), True),)
+
+
+class Rental(BaseModel):
+    """A student's request and, once approved and placed, the rental it became."""
+
+    user = ForeignKeyField(User, backref="rentals")
+    state = CharField(max_length=16, index=True)
+    image_key = CharField(max_length=32)
+    image_ref = CharField(max_length=255)
+    custom_image = BooleanField(default=False)
+    gpus = IntegerField()
+    unit = CharField(max_length=8)
+    quantity = IntegerField()
+    price = IntegerField()  # cents
+    purpose = TextField()
+    extra_ports = CharField(max_length=64, default="")  # "6006,8080"
+    host = ForeignKeyField(Host, null=True, backref="rentals")
+    container_id = CharField(max_length=80, default="")
+    container_name = CharField(max_length=80, default="")
+    password_hash = CharField(max_length=128, default="")
+    created_at = DateTimeField()
+    submitted_at = DateTimeField(null=True)
+    decided_at = DateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True, backref="decisions")
+    reject_reason = TextField(default="")
+    queued_at = DateTimeField(null=True)
+    started_at = DateTimeField(null=True)
+    expires_at = DateTimeField(null=True, index=True)
+    ended_at = DateTimeField(null=True)
+    failure = TextField(default="")
+    status_chat_id = BigIntegerField(null=True)
+    status_message_id = BigIntegerField(null=True)
+
+    @property
+    def ref(self) -> str:
+        return f"R{self.id}"
+
+
+class GpuAllocation(BaseModel):
+    """A GPU held by a rental. A partial unique index lets one live holder per GPU exist."""
+
+    rental = ForeignKeyField(Rental, backref="gpu_allocations")
+    host = ForeignKeyField(Host)
+    gpu_index = CharField(max_length=8)
+    allocated_at = DateTimeField()
+    released_at = DateTimeField(null=True)
+
+
+class PortAllocation(BaseModel):
+    """A host port held by a rental, unique per host while held."""
+
+    rental = ForeignKeyField(Rental, backref="port_allocations")
+    host = ForeignKeyField(Host)
+    port = IntegerField()
+    container_port = IntegerField()
+    allocated_at = DateTimeField()
+    released_at = DateTimeField(null=True)
+
+
+class LedgerEntry(BaseModel):
+    """Immutable money movements; corrections are new entries."""
+
+    user = ForeignKeyField(User, backref="ledger")
+    rental = ForeignKeyField(Rental, null=True, backref="ledger")
+    kind = CharField(max_length=16)  # charge | payment | refund | adjustment
+    amount = IntegerField()  # cents, always positive; kind gives the sign
+    reason = TextField(default="")
+    reference = CharField(max_length=32, default="")
+    created_by = ForeignKeyField(User, null=True, backref="ledger_made")
+    created_at = DateTimeField()
+
+
+class AuditEvent(BaseModel):
+    at = DateTimeField(index=True)
+    actor = ForeignKeyField(User, null=True)
+    rental = ForeignKeyField(Rental, null=True, backref="events")
+    kind = CharField(max_length=32)
+    detail = TextField(default="")
+
+
+class Notice(BaseModel):
+    """A message that must be sent once (reminders, warnings): claimed by a unique key."""
+
+    key = CharField(max_length=96, unique=True)
+    rental = ForeignKeyField(Rental, null=True, backref="notices")
+    created_at = DateTimeField()
+    sent_at = DateTimeField(null=True)
+
+
+class ChatMessage(BaseModel):
+    """A bot message to edit or delete later (approval cards, password messages)."""
+
+    rental = ForeignKeyField(Rental, null=True, backref="chat_messages")
+    purpose = CharField(max_length=16)  # card | credentials | status
+    chat_id = BigIntegerField()
+    message_id = BigIntegerField()
+    delete_after = DateTimeField(null=True, index=True)
+    deleted = BooleanField(default=False)
+
+
+ALL_TABLES: list[type[BaseModel]] = [
+    User, Host, Gpu, Rental, GpuAllocation, PortAllocation, LedgerEntry, AuditEvent, Notice,
+    ChatMessage,
+]
