@@ -31,7 +31,7 @@ def build_application(services: Services, token: str) -> Application[Any, Any, A
     if tg.api_base_url:
         base = tg.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(tg.api_file_url or base + "/file/bot")
-    builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data[SERVICES_KEY] = services
     add_handlers(app)

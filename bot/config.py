@@ -58,7 +58,7 @@ DEFAULT_IMAGES = (
 
 @dataclass(frozen=True)
 class TelegramConfig:
-    token_env: str = "GPURENT_BOT_TOKEN"
+    token_env: str = "GPURENT_BOT_TOKEN"  # noqa: S105 - the variable's name, not a token
     token_file: str | None = None
     api_base_url: str = ""
     api_file_url: str = ""

@@ -26,8 +26,8 @@ class SchemaVersion(Model):
 def _v1_initial(database: Database) -> None:
     database.create_tables(t.ALL_TABLES)
     # One live holder per GPU and per host port: enforced by the database itself.
-    for model in (t.GpuAllocation, t.PortAllocation):
-        column = model.gpu_index if model is t.GpuAllocation else model.port
+    for model, column in ((t.GpuAllocation, t.GpuAllocation.gpu_index),
+                          (t.PortAllocation, t.PortAllocation.port)):
         name = f"{model._meta.table_name}_live"
         index = model.index(model.host, column, unique=True, name=name)
         database.execute(index.where(model.released_at.is_null()))

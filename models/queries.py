@@ -93,8 +93,9 @@ def ensure_hosts(hosts: Iterable[tuple[str, str, list[tuple[str, str, int]]]]) -
                 host.public_address = address
                 host.save()
             for index, model, memory in gpus:
-                Gpu.insert(host=host, index=index, name=model, memory_total=memory).on_conflict(
-                    conflict_target=[Gpu.host, Gpu.index],
+                Gpu.insert(host=host, gpu_index=index, name=model,
+                           memory_total=memory).on_conflict(
+                    conflict_target=[Gpu.host, Gpu.gpu_index],
                     update={Gpu.name: model, Gpu.memory_total: memory}).execute()
 
 

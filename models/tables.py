@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peewee import (
+    AutoField,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -17,6 +18,8 @@ from models.db import db
 
 
 class BaseModel(Model):
+    id = AutoField()
+
     class Meta:
         database = db
 
@@ -42,12 +45,12 @@ class Host(BaseModel):
 
 class Gpu(BaseModel):
     host = ForeignKeyField(Host, backref="gpus", on_delete="CASCADE")
-    index = CharField(max_length=8)
+    gpu_index = CharField(max_length=8)
     name = CharField(max_length=128, default="")
     memory_total = BigIntegerField(default=0)
 
     class Meta:
-        indexes = ((("host", "index"), True),)
+        indexes = ((("host", "gpu_index"), True),)
 
 
 class Rental(BaseModel):
