@@ -17,10 +17,14 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot import jobs
 from bot.i18n import t
 from bot.menus import set_default_commands
+from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
-from handlers import start
+from bot.usecases.hosts import sync_hosts
+from bot.usecases.housekeeping import recover_interrupted
+from handlers import approval, billing, rentals, request, start
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ def build_application(services: Services, token: str) -> Application[Any, Any, A
         builder = builder.base_url(base).base_file_url(tg.api_file_url or base + "/file/bot")
     builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     app = builder.build()
+    services.notifier = TelegramNotifier(app.bot)
     app.bot_data[SERVICES_KEY] = services
     add_handlers(app)
     return app
@@ -41,12 +46,22 @@ def build_application(services: Services, token: str) -> Application[Any, Any, A
 def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", start.help_command))
+    app.add_handler(request.conversation())
+    approval.register(app)
+    rentals.register(app)
+    billing.register(app)
     app.add_error_handler(on_error)
 
 
 async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Start-up work that needs the event loop: hosts, crash recovery, menus, the tick."""
     services = services_of(app.bot_data)
+    await sync_hosts(services)
+    await recover_interrupted(services)
     await set_default_commands(app.bot, services.config.language)
+    if app.job_queue is not None and services.tick_seconds > 0:
+        app.job_queue.run_repeating(jobs.tick, interval=services.tick_seconds, first=1,
+                                    name="tick")
     logger.info("bot started as @%s", app.bot.username)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,3 +34,59 @@ class Notifier(Protocol):
                    buttons: Keyboard | None = None) -> bool: ...
 
     async def delete(self, chat_id: int, message_id: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a rental's container needs, in our words; docker_ops turns it into SDK calls."""
+
+    name: str
+    image: str
+    hostname: str
+    labels: dict[str, str]
+    gpu_ids: tuple[str, ...]
+    ports: dict[int, int]  # container port -> host port
+    workspace_dir: str
+    env: dict[str, str]
+    shm_size: str | None = None
+    mem_limit: str | None = None
+    nano_cpus: int | None = None
+
+
+class RuntimeFault(Exception):
+    """A container operation failed. ``kind`` is one of: unreachable, pull, port_in_use,
+    start, not_ready, gone. ``transient`` faults are worth another try later."""
+
+    def __init__(self, kind: str, message: str, transient: bool, port: int | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.transient, self.port = kind, message, transient, port
+
+
+Progress = Callable[[int, int], None]
+
+
+class ContainerRuntime(Protocol):
+    """Containers on named hosts. Every method raises RuntimeFault, nothing else."""
+
+    async def ping(self, host: str) -> None: ...
+
+    async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool: ...
+
+    async def run(self, host: str, spec: RunSpec) -> str: ...
+
+    async def set_root_password(self, host: str, cid: str, password: str) -> None: ...
+
+    async def wait_ready(self, host: str, address: str, ssh_port: int,
+                         jupyter_port: int | None, timeout: float) -> None: ...
+
+    async def stop(self, host: str, cid: str) -> None: ...
+
+    async def start(self, host: str, cid: str) -> None: ...
+
+    async def remove(self, host: str, cid: str) -> None: ...
+
+    async def published_ports(self, host: str) -> set[int]: ...
+
+    async def list_ours(self, host: str) -> list[tuple[str, dict[str, str], str]]: ...
+
+    async def gpus(self, host: str) -> list[tuple[str, str, int]]: ...

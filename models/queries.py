@@ -153,3 +153,18 @@ def rental_gpus(rental: Rental) -> list[str]:
 def audit(kind: str, now: datetime, rental: Rental | None = None, actor: User | None = None,
           detail: str = "") -> None:
     AuditEvent.create(at=to_db(now), kind=kind, rental=rental, actor=actor, detail=detail)
+
+
+def swap_port(rental: Rental, host: Host, old: int, new: int, now: datetime) -> None:
+    """Give up a host port that turned out to be taken outside our records; hold another."""
+    try:
+        with db.atomic():
+            row = PortAllocation.get((PortAllocation.rental == rental)
+                                     & (PortAllocation.port == old)
+                                     & PortAllocation.released_at.is_null())
+            row.released_at = to_db(now)
+            row.save()
+            PortAllocation.create(rental=rental, host=host, port=new,
+                                  container_port=row.container_port, allocated_at=to_db(now))
+    except IntegrityError as exc:
+        raise AllocationConflictError(str(exc)) from None

@@ -1,0 +1,146 @@
+"""The admin's decision: approval cards to every admin, one decision wins, all cards updated."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from billing.money import format_money
+from bot.errors import UserError
+from bot.i18n import esc, t
+from bot.placement import best_fit
+from bot.ports import Button, Keyboard
+from bot.services import Services
+from bot.usecases import inventory
+from bot.usecases.users import display_name
+from models import queries
+from models.states import State
+from models.tables import ChatMessage, Rental, User
+
+logger = logging.getLogger(__name__)
+
+REJECT_REASONS = ("purpose", "capacity", "image", "other")
+
+
+@dataclass(frozen=True)
+class Decision:
+    rental: Rental
+    approved: bool
+
+
+def admin_targets(services: Services) -> list[tuple[int, str]]:
+    """(chat id, language) of every place approval cards go."""
+    tg = services.config.telegram
+    if tg.admin_chat:
+        return [(tg.admin_chat, services.config.language)]
+    targets = []
+    for tid in tg.admins:
+        user = User.get_or_none(User.telegram_id == tid)
+        targets.append((tid, user.language if user else services.config.language))
+    return targets
+
+
+def local_time(services: Services, when: datetime) -> str:
+    return when.astimezone(services.config.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def where_text(rental: Rental, lang: str) -> str:
+    spot = best_fit(rental.gpus, inventory.free_gpus())
+    if spot is not None:
+        return t(lang, "card_where", host=spot.host, gpus=",".join(spot.gpu_ids))
+    return t(lang, "card_wait", position=inventory.queue_position(rental))
+
+
+def card_text(services: Services, rental: Rental, lang: str) -> str:
+    user = rental.user
+    past = Rental.select().where((Rental.user == user) & (Rental.id != rental.id)).count()
+    text = t(lang, "card", ref=rental.ref, who=esc(display_name(user)), tid=user.telegram_id,
+             past=past, image=esc(rental.image_ref), gpus=rental.gpus,
+             plan=t(lang, f"unit_{rental.unit}_n", n=rental.quantity),
+             price=format_money(rental.price), purpose=esc(rental.purpose),
+             ports=rental.extra_ports or "—")
+    if rental.custom_image:
+        text += "\n" + t(lang, "card_custom")
+    return text
+
+
+def card_buttons(rental: Rental, lang: str) -> Keyboard:
+    return [[Button(t(lang, "btn_approve"), f"appr:{rental.id}"),
+             Button(t(lang, "btn_reject"), f"rej:{rental.id}")]]
+
+
+def reason_buttons(rental: Rental, lang: str) -> Keyboard:
+    rows = [[Button(t(lang, f"reject_{key}"), f"rejr:{rental.id}:{key}")] for key in REJECT_REASONS]
+    rows.append([Button(t(lang, "btn_back"), f"card:{rental.id}")])
+    return rows
+
+
+async def send_cards(services: Services, rental: Rental) -> None:
+    for chat_id, lang in admin_targets(services):
+        text = card_text(services, rental, lang) + "\n" + where_text(rental, lang)
+        message_id = await services.notifier.send(chat_id, text, card_buttons(rental, lang))
+        if message_id is not None:
+            ChatMessage.create(rental=rental, purpose="card", chat_id=chat_id,
+                               message_id=message_id)
+
+
+def require_admin(services: Services, telegram_id: int) -> User:
+    user = User.get_or_none(User.telegram_id == telegram_id)
+    if not services.is_admin(telegram_id) or user is None or user.role != "admin":
+        raise UserError("not_admin")
+    return user
+
+
+def decide(services: Services, rental_id: int, admin_tid: int, approve: bool,
+           reason: str, now: datetime) -> Decision:
+    """Record the decision if nobody made one yet; refuse with who decided otherwise."""
+    admin = require_admin(services, admin_tid)
+    rental = Rental.get_or_none(Rental.id == rental_id)
+    if rental is None:
+        raise UserError("card_unknown")
+    target = State.APPROVED if approve else State.REJECTED
+    moved = queries.transition(rental.id, target, expect=[State.PENDING], decided_at=now,
+                               decided_by=admin.id, reject_reason=reason)
+    if not moved:
+        rental = Rental.get_by_id(rental_id)
+        raise already_decided(services, rental, admin.language)
+    queries.audit("approved" if approve else "rejected", now, rental=rental, actor=admin,
+                  detail=reason)
+    return Decision(rental=Rental.get_by_id(rental_id), approved=approve)
+
+
+def already_decided(services: Services, rental: Rental, lang: str) -> UserError:
+    if rental.decided_by is None:
+        return UserError("card_closed", state=rental.state)
+    when = local_time(services, queries.from_db(rental.decided_at) or datetime.now())
+    return UserError("card_already", who=esc(display_name(rental.decided_by)), when=when)
+
+
+async def close_cards(services: Services, rental: Rental) -> None:
+    """Show every admin who decided and when; no buttons remain."""
+    who = esc(display_name(rental.decided_by)) if rental.decided_by else "?"
+    decided = queries.from_db(rental.decided_at)
+    when = local_time(services, decided) if decided else ""
+    for card in ChatMessage.select().where((ChatMessage.rental == rental)
+                                           & (ChatMessage.purpose == "card")):
+        lang = _chat_language(services, card.chat_id)
+        key = "card_approved" if rental.state != State.REJECTED.value else "card_rejected"
+        footer = t(lang, key, who=who, when=when, reason=esc(rental.reject_reason or "—"))
+        await services.notifier.edit(card.chat_id, card.message_id,
+                                     card_text(services, rental, lang) + "\n\n" + footer)
+
+
+def _chat_language(services: Services, chat_id: int) -> str:
+    user = User.get_or_none(User.telegram_id == chat_id)
+    return user.language if user else services.config.language
+
+
+def open_card(rental_id: int, lang: str, services: Services) -> Rental:
+    """The rental behind a card, if it still waits for a decision."""
+    rental = Rental.get_or_none(Rental.id == rental_id)
+    if rental is None:
+        raise UserError("card_unknown")
+    if rental.state != State.PENDING.value:
+        raise already_decided(services, rental, lang)
+    return rental

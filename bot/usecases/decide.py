@@ -1,0 +1,34 @@
+"""What follows an admin's decision: cards closed, student told, money charged, work started."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.i18n import esc, t
+from bot.services import Services
+from bot.usecases import approve
+from bot.usecases.provision import provision
+from models.tables import Rental
+
+
+async def after_decision(services: Services, decision: approve.Decision, now: datetime) -> None:
+    rental = decision.rental
+    await approve.close_cards(services, rental)
+    user = rental.user
+    if not decision.approved:
+        reason = esc(rental.reject_reason or "—")
+        await services.notifier.send(user.telegram_id,
+                                     t(user.language, "req_rejected", ref=rental.ref,
+                                       reason=reason))
+        return
+    await services.notifier.send(user.telegram_id, t(user.language, "req_approved",
+                                                     ref=rental.ref))
+    await charge(services, rental, now)
+    services.spawn(provision(services, rental.id), name=f"provision-R{rental.id}")
+
+
+async def charge(services: Services, rental: Rental, now: datetime) -> None:
+    from bot.usecases.billing import charge_and_request_payment
+
+    reason = t(rental.user.language, "charge_rental", ref=rental.ref)
+    await charge_and_request_payment(services, rental.user, rental, rental.price, reason, now)

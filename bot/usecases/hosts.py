@@ -1,0 +1,33 @@
+"""Hosts and their GPUs: recorded at start-up and re-checked by the tick."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.ports import RuntimeFault
+from bot.services import Services
+from models import queries
+from models.tables import Host
+
+logger = logging.getLogger(__name__)
+
+
+async def sync_hosts(services: Services) -> dict[str, str]:
+    """Reach every configured host, record its GPUs; returns problems by host name."""
+    problems: dict[str, str] = {}
+    for cfg in services.config.hosts:
+        gpus: list[tuple[str, str, int]] = []
+        try:
+            await services.runtime.ping(cfg.name)
+            gpus = await services.runtime.gpus(cfg.name)
+            if not gpus:
+                problems[cfg.name] = "no GPUs found"
+        except RuntimeFault as fault:
+            problems[cfg.name] = fault.message
+        queries.ensure_hosts([(cfg.name, cfg.public_address, gpus)])
+        reachable = cfg.name not in problems or problems[cfg.name] == "no GPUs found"
+        Host.update(reachable=reachable, last_error=problems.get(cfg.name, "")[:500]).where(
+            Host.name == cfg.name).execute()
+    for name, problem in problems.items():
+        logger.warning("host %s: %s", name, problem)
+    return problems

@@ -1,0 +1,52 @@
+"""Ending a rental early at the student's wish: container removed, GPUs and ports freed,
+``/workspace`` kept on the host. Freed GPUs go to the waitlist at once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.errors import UserError
+from bot.ports import RuntimeFault
+from bot.services import Services
+from models import queries
+from models.db import db
+from models.states import LIVE, State
+from models.tables import Rental, User
+
+logger = logging.getLogger(__name__)
+
+RELEASABLE = (State.ACTIVE, State.EXPIRED, State.QUEUED, State.APPROVED)
+
+
+def owned(rental_id: int, user: User) -> Rental:
+    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.user == user))
+    if rental is None:
+        raise UserError("my_unknown")
+    return rental
+
+
+async def release(services: Services, rental_id: int, user: User, now: datetime) -> Rental:
+    rental = owned(rental_id, user)
+    state = State(rental.state)
+    if state not in RELEASABLE:
+        raise UserError("my_not_releasable", ref=rental.ref, state=state.value)
+    if rental.container_id and rental.host is not None:
+        try:
+            await services.runtime.remove(rental.host.name, rental.container_id)
+        except RuntimeFault as fault:
+            logger.error("R%d: cannot remove container: %s", rental.id, fault.message)
+            raise UserError("my_release_failed", ref=rental.ref) from None
+    target = State.RELEASED if state in (State.ACTIVE, State.EXPIRED) else State.CANCELLED
+    with db.atomic():
+        queries.release_gpus(rental, now)
+        queries.release_ports(rental, now)
+        queries.must_transition(rental.id, target, expect=[state], ended_at=now)
+    queries.audit("released", now, rental=rental, actor=user)
+    return Rental.get_by_id(rental.id)
+
+
+def my_rentals(user: User) -> list[Rental]:
+    shown = [s.value for s in (*LIVE, State.PENDING, State.EXPIRED)]
+    return list(Rental.select().where((Rental.user == user) & Rental.state.in_(shown))
+                .order_by(Rental.id))

@@ -1,0 +1,135 @@
+"""The student's request: what may be chosen, checks on typed input, the quote, submission."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from billing.plans import PlanError
+from billing.quote import Combination, Quote, QuoteError, hint, quote
+from bot.config import Config
+from bot.errors import UserError
+from docker_ops.imageref import parse_image_ref, registry_allowed
+from models import queries
+from models.states import State
+from models.tables import Gpu, Host, Rental, User
+
+logger = logging.getLogger(__name__)
+
+PURPOSE_MAX = 500
+RESERVED_PORTS = (22, 8888)
+
+
+@dataclass
+class Draft:
+    """What the student has chosen so far; kept in the chat's user data during the dialogue."""
+
+    image_key: str = ""
+    image_ref: str = ""
+    custom: bool = False
+    gpus: int = 0
+    unit: str = ""
+    quantity: int = 0
+    purpose: str = ""
+    extra_ports: list[int] = field(default_factory=list)
+
+
+def preflight(config: Config, user: User) -> None:
+    """Refuse before any question is asked (and again at Confirm)."""
+    if user.blocked:
+        raise UserError("blocked")
+    if config.rental.maintenance:
+        raise UserError("req_maintenance")
+    pending = queries.open_request(user)
+    if pending is not None:
+        raise UserError("req_has_pending", ref=pending.ref)
+    live = queries.live_count(user)
+    if live >= config.rental.max_live_per_student:
+        raise UserError("req_limit", limit=config.rental.max_live_per_student)
+
+
+def host_capacity() -> int:
+    """The most GPUs one enabled host has (free or not): the biggest request we can ever run."""
+    best = 0
+    for host in Host.select().where(Host.enabled):
+        best = max(best, Gpu.select().where(Gpu.host == host).count())
+    return best
+
+
+def gpu_choices(config: Config) -> list[int]:
+    cap = host_capacity()
+    return [n for n in config.prices.gpu_counts() if n <= cap]
+
+
+def check_custom_image(config: Config, text: str) -> str:
+    ref = text.strip()
+    try:
+        parsed = parse_image_ref(ref)
+    except ValueError as exc:
+        raise UserError("req_image_bad", error=str(exc)) from None
+    if not registry_allowed(parsed, list(config.rental.registry_allow)):
+        raise UserError("req_image_registry", registry=parsed.registry,
+                        allowed=", ".join(config.rental.registry_allow))
+    return ref
+
+
+def check_quantity(config: Config, unit: str, text: str) -> int:
+    limit = config.rental.max_quantity.get(unit, 1)
+    value = text.strip()
+    if not value.isdigit() or not 1 <= int(value) <= limit:
+        raise UserError("req_quantity_bad", limit=limit, unit=unit)
+    return int(value)
+
+
+def check_purpose(text: str) -> str:
+    purpose = text.strip()
+    if not purpose:
+        raise UserError("req_purpose_empty")
+    if len(purpose) > PURPOSE_MAX:
+        raise UserError("req_purpose_long", limit=PURPOSE_MAX, length=len(purpose))
+    return purpose
+
+
+def check_ports(config: Config, text: str) -> list[int]:
+    words = [w for w in re.split(r"[\s,，;]+", text.strip()) if w]
+    limit = config.rental.max_extra_ports
+    ports: list[int] = []
+    for word in words:
+        if not word.isdigit() or not 1 <= int(word) <= 65535:
+            raise UserError("req_port_bad", value=word)
+        port = int(word)
+        if port in RESERVED_PORTS:
+            raise UserError("req_port_reserved", value=port)
+        if port not in ports:
+            ports.append(port)
+    if len(ports) > limit:
+        raise UserError("req_port_many", limit=limit)
+    return ports
+
+
+def price(config: Config, draft: Draft) -> tuple[Quote, Combination | None]:
+    try:
+        q = quote(config.prices, draft.gpus, draft.unit, draft.quantity,
+                  config.rental.max_quantity)
+    except (QuoteError, PlanError) as exc:
+        raise UserError("req_quote_bad", error=str(exc)) from None
+    return q, hint(config.prices, q)
+
+
+def submit(config: Config, user: User, draft: Draft, now: datetime) -> Rental:
+    preflight(config, user)
+    q, _ = price(config, draft)
+    if not draft.purpose or not draft.image_ref:
+        raise UserError("req_incomplete")
+    rental = Rental.create(
+        user=user, state=State.PENDING.value, image_key=draft.image_key,
+        image_ref=draft.image_ref, custom_image=draft.custom, gpus=draft.gpus, unit=draft.unit,
+        quantity=draft.quantity, price=q.total, purpose=draft.purpose,
+        extra_ports=",".join(str(p) for p in draft.extra_ports),
+        created_at=queries.to_db(now), submitted_at=queries.to_db(now),
+    )
+    queries.audit("submitted", now, rental=rental, actor=user, detail=f"{q.total} cents")
+    logger.info("request R%d submitted by user %d", rental.id, user.telegram_id)
+    return rental

@@ -1,0 +1,28 @@
+"""The waitlist: approved rentals that wait for GPUs start by themselves when GPUs free up."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.placement import best_fit
+from bot.services import Services
+from bot.usecases import inventory
+from bot.usecases.provision import provision
+
+logger = logging.getLogger(__name__)
+
+async def drain(services: Services) -> int:
+    """Start every waiting rental that fits now, first come first served; returns how many.
+
+    A rental further back that fits starts before one ahead that does not (first fit), so a
+    two-GPU request does not block single-GPU ones behind it forever."""
+    started = 0
+    async with services.waitlist_lock:
+        for rental in inventory.queue():
+            if best_fit(rental.gpus, inventory.free_gpus()) is None:
+                continue
+            if await provision(services, rental.id):
+                started += 1
+    if started:
+        logger.info("waitlist: started %d rental(s)", started)
+    return started

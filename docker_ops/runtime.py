@@ -1,0 +1,123 @@
+"""The Docker implementation of the use cases' ContainerRuntime: host names to Engines,
+our RunSpec to the SDK's arguments, docker_ops errors to RuntimeFault."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+from bot.config import HostConfig
+from bot.ports import Progress, RunSpec, RuntimeFault
+from docker_ops import containers, images
+from docker_ops.engine import Engine, HostConn, HostInfo
+from docker_ops.errors import (
+    ContainerGoneError,
+    DockerOpsError,
+    HostUnreachableError,
+    ImagePullError,
+    NotReadyError,
+    PortInUseError,
+)
+from docker_ops.gpus import GpuProbe, detect_probe
+from docker_ops.password import set_root_password
+from docker_ops.ready import wait_ready
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_KINDS: tuple[tuple[type[DockerOpsError], str], ...] = (
+    (HostUnreachableError, "unreachable"), (ImagePullError, "pull"),
+    (PortInUseError, "port_in_use"), (NotReadyError, "not_ready"),
+    (ContainerGoneError, "gone"),
+)
+
+
+def to_fault(exc: DockerOpsError) -> RuntimeFault:
+    kind = next((k for cls, k in _KINDS if isinstance(exc, cls)), "start")
+    # A container whose SSH never answers will not answer on a second try either.
+    transient = exc.transient and kind != "not_ready"
+    port = exc.port if isinstance(exc, PortInUseError) else None
+    return RuntimeFault(kind, exc.message, transient=transient, port=port)
+
+
+class DockerRuntime:
+    def __init__(self, hosts: Iterable[HostConfig], probe: GpuProbe | None = None) -> None:
+        self.hosts = {h.name: h for h in hosts}
+        self.probe = probe
+        self.engines = {
+            h.name: Engine(HostConn(name=h.name, docker_url=h.docker_url, tls_ca=h.tls_ca,
+                                    tls_cert=h.tls_cert, tls_key=h.tls_key))
+            for h in self.hosts.values()}
+
+    def engine(self, host: str) -> Engine:
+        try:
+            return self.engines[host]
+        except KeyError:
+            raise RuntimeFault("unreachable", f"unknown host {host}", transient=False) from None
+
+    async def _do(self, host: str, work: Callable[[Engine], Awaitable[T]]) -> T:
+        try:
+            return await work(self.engine(host))
+        except DockerOpsError as exc:
+            raise to_fault(exc) from exc
+
+    async def info(self, host: str) -> HostInfo:
+        return await self._do(host, lambda e: e.ping())
+
+    async def ping(self, host: str) -> None:
+        await self.info(host)
+
+    async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool:
+        return await self._do(host, lambda e: images.ensure_image(e, ref, on_progress))
+
+    async def run(self, host: str, spec: RunSpec) -> str:
+        sdk_spec = containers.ContainerSpec(
+            name=spec.name, image=spec.image, hostname=spec.hostname, labels=dict(spec.labels),
+            gpu_ids=list(spec.gpu_ids), ports=dict(spec.ports),
+            workspace_dir=spec.workspace_dir, env=dict(spec.env), shm_size=spec.shm_size,
+            mem_limit=spec.mem_limit, nano_cpus=spec.nano_cpus)
+        return await self._do(host, lambda e: containers.create_and_start(e, sdk_spec))
+
+    async def set_root_password(self, host: str, cid: str, password: str) -> None:
+        await self._do(host, lambda e: set_root_password(e, cid, password))
+
+    async def wait_ready(self, host: str, address: str, ssh_port: int,
+                         jupyter_port: int | None, timeout: float) -> None:
+        await self._do(host, lambda e: wait_ready(e, address, ssh_port, jupyter_port, timeout))
+
+    async def stop(self, host: str, cid: str) -> None:
+        await self._do(host, lambda e: containers.stop(e, cid))
+
+    async def start(self, host: str, cid: str) -> None:
+        await self._do(host, lambda e: containers.start(e, cid))
+
+    async def remove(self, host: str, cid: str) -> None:
+        await self._do(host, lambda e: containers.remove(e, cid))
+
+    async def published_ports(self, host: str) -> set[int]:
+        return await self._do(host, containers.published_ports)
+
+    async def list_ours(self, host: str) -> list[tuple[str, dict[str, str], str]]:
+        found = await self._do(host, containers.list_ours)
+        return [(c.id, c.labels, c.state) for c in found]
+
+    async def gpus(self, host: str) -> list[tuple[str, str, int]]:
+        """(id, model, memory bytes) of the host's GPUs: the configured list, or NVML when the
+        host is this machine (NVML cannot see another machine's GPUs)."""
+        cfg = self.hosts[host]
+        if cfg.gpus is not None:
+            return [(g, "", 0) for g in cfg.gpus]
+        if not cfg.docker_url.startswith("unix://"):
+            raise RuntimeFault("config", f"host {host}: gpus = \"nvml\" reads only this "
+                               "machine's GPUs; list the GPU ids for a remote host",
+                               transient=False)
+        probe = self.probe or detect_probe()
+        found = await asyncio.to_thread(probe.read)
+        return [(g.index, g.name, g.memory_total) for g in found]
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.close()

@@ -1,0 +1,29 @@
+"""How one rental looks in /my."""
+
+from __future__ import annotations
+
+from billing.money import format_money
+from bot.i18n import esc, t
+from bot.ports import Button, Keyboard
+from bot.services import Services
+from bot.usecases.release import RELEASABLE
+from models import queries
+from models.states import State
+from models.tables import Rental
+
+
+def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard]:
+    expires = queries.from_db(rental.expires_at)
+    until = expires.astimezone(svc.config.tz).strftime("%Y-%m-%d %H:%M") if expires else "—"
+    ports = queries.rental_ports(rental)
+    address = rental.host.public_address if rental.host else "—"
+    text = t(lang, "my_card", ref=rental.ref, state=t(lang, f"state_{rental.state}"),
+             image=esc(rental.image_ref), gpus=rental.gpus,
+             plan=t(lang, f"unit_{rental.unit}_n", n=rental.quantity),
+             price=format_money(rental.price), host=esc(rental.host.name if rental.host else "—"),
+             address=esc(address), ssh=ports.get(22, "—"), jupyter=ports.get(8888, "—"),
+             until=until)
+    buttons: Keyboard = []
+    if State(rental.state) in RELEASABLE:
+        buttons.append([Button(t(lang, "btn_release"), f"rel:{rental.id}")])
+    return text, buttons

@@ -1,0 +1,165 @@
+"""/request: image → GPUs → plan → quantity → purpose → ports → summary → confirm.
+
+One message is edited as the student taps through; typed answers (custom image, quantity,
+purpose, ports) get a fresh message for the next step. Back on every step, /cancel anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.errors import UserError
+from bot.notify import markup
+from bot.usecases import request as uc
+from bot.usecases.approve import send_cards
+from handlers import request_views as views
+from handlers.common import Context, current_user, services
+from handlers.request_views import (
+    BACK,
+    CUSTOM,
+    IMAGE,
+    PORTS,
+    PURPOSE,
+    QUANTITY,
+    SUMMARY,
+)
+
+
+def draft(context: Context) -> uc.Draft:
+    data = context.user_data if context.user_data is not None else {}
+    found = data.get("draft")
+    if not isinstance(found, uc.Draft):
+        found = data["draft"] = uc.Draft()
+    return found
+
+
+async def show(update: Update, context: Context, state: int, edit: bool = True) -> int:
+    """Render ``state``'s question, editing the current message when we came from a button."""
+    user = current_user(update, context)
+    text, buttons = views.step(services(context), user.language, state, draft(context))
+    keyboard = markup(buttons)
+    query = update.callback_query
+    if edit and query is not None and query.message is not None:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    elif update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, text,
+                                       parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    return state
+
+
+async def refuse(update: Update, context: Context, error: UserError, state: int) -> int:
+    user = current_user(update, context)
+    if update.callback_query is not None:
+        await update.callback_query.answer(error.render(user.language)[:190], show_alert=True)
+        return state
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(error.render(user.language),
+                                                  parse_mode=ParseMode.HTML)
+    return state
+
+
+async def begin(update: Update, context: Context) -> int:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    try:
+        uc.preflight(services(context).config, current_user(update, context))
+    except UserError as error:
+        await refuse(update, context, error, ConversationHandler.END)
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data["draft"] = uc.Draft()
+    return await show(update, context, IMAGE, edit=False)
+
+
+async def on_button(update: Update, context: Context) -> int:
+    """Every inline button of the dialogue: ``rq:<step>:<value>``."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    _, step, value = ([*query.data.split(":", 2), ""])[:3]
+    svc, d = services(context), draft(context)
+    try:
+        nxt = views.apply_button(svc.config, d, step, value)
+    except UserError as error:
+        return await refuse(update, context, error, views.state_of(step))
+    if nxt == views.BACK_MARK:
+        return await show(update, context, BACK.get(views.state_of(value), IMAGE))
+    if nxt == views.CONFIRM_MARK:
+        return await confirm(update, context)
+    return await show(update, context, nxt)
+
+
+async def on_text(update: Update, context: Context) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    state = int(context.user_data.get("typing", IMAGE)) if context.user_data else IMAGE
+    try:
+        nxt = views.apply_text(services(context).config, draft(context), state, message.text)
+    except UserError as error:
+        return await refuse(update, context, error, state)
+    return await show(update, context, nxt, edit=False)
+
+
+async def confirm(update: Update, context: Context) -> int:
+    svc, user = services(context), current_user(update, context)
+    try:
+        rental = uc.submit(svc.config, user, draft(context), svc.clock.now())
+    except UserError as error:
+        await refuse(update, context, error, SUMMARY)
+        return ConversationHandler.END
+    query = update.callback_query
+    text = views.submitted_text(user.language, rental)
+    if query is not None:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+    await send_cards(svc, rental)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: Context) -> int:
+    user = current_user(update, context)
+    if context.user_data is not None:
+        context.user_data.pop("draft", None)
+    text = views.cancelled_text(user.language)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text(text)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return ConversationHandler.END
+
+
+def typing_state(state: int) -> Any:
+    """A text handler for a step that takes typed input; it remembers which step it is."""
+
+    async def handle(update: Update, context: Context) -> int:
+        if context.user_data is not None:
+            context.user_data["typing"] = state
+        return await on_text(update, context)
+
+    return MessageHandler(filters.TEXT & ~filters.COMMAND, handle)
+
+
+def conversation() -> ConversationHandler[Any]:
+    buttons = CallbackQueryHandler(on_button, pattern=r"^rq:")
+    states: dict[object, list[Any]] = {s: [buttons] for s in range(8)}
+    for s in (CUSTOM, QUANTITY, PURPOSE, PORTS):
+        states[s] = [buttons, typing_state(s)]
+    return ConversationHandler(
+        entry_points=[CommandHandler("request", begin),
+                      CallbackQueryHandler(begin, pattern=r"^req:start$")],
+        states=states,
+        fallbacks=[CommandHandler("cancel", cancel),
+                   CallbackQueryHandler(cancel, pattern=r"^rqx$"),
+                   CommandHandler("request", begin)],
+        name="request", allow_reentry=True, per_message=False,
+    )

@@ -1,0 +1,148 @@
+"""What each step of /request shows, and how a tap or a typed answer changes the draft."""
+
+from __future__ import annotations
+
+from billing.money import format_money, format_per_hour
+from bot.config import Config
+from bot.errors import UserError
+from bot.i18n import esc, t
+from bot.ports import Button, Keyboard
+from bot.services import Services
+from bot.usecases import request as uc
+from models.tables import Rental
+
+IMAGE, CUSTOM, GPUS, UNIT, QUANTITY, PURPOSE, PORTS, SUMMARY = range(8)
+BACK = {CUSTOM: IMAGE, GPUS: IMAGE, UNIT: GPUS, QUANTITY: UNIT, PURPOSE: QUANTITY,
+        PORTS: PURPOSE, SUMMARY: PORTS}
+STEPS = {"img": IMAGE, "custom": CUSTOM, "gpu": GPUS, "unit": UNIT, "qty": QUANTITY,
+         "purpose": PURPOSE, "ports": PORTS, "sum": SUMMARY}
+NAMES = {v: k for k, v in STEPS.items()}
+BACK_MARK, CONFIRM_MARK = -1, -2
+QUICK_QUANTITY = {"hour": (1, 2, 4, 8, 12, 24), "day": (1, 2, 3, 5, 7, 14),
+                  "week": (1, 2, 3, 4), "month": (1, 2, 3, 6)}
+
+
+def state_of(step: str) -> int:
+    return STEPS.get(step, IMAGE)
+
+
+def nav(lang: str, state: int) -> list[Button]:
+    row = [Button(t(lang, "btn_cancel"), "rqx")]
+    if state != IMAGE:
+        row.insert(0, Button(t(lang, "btn_back"), f"rq:back:{NAMES[state]}"))
+    return row
+
+
+def step(svc: Services, lang: str, state: int, d: uc.Draft) -> tuple[str, Keyboard]:
+    config = svc.config
+    rows: Keyboard = []
+    if state == IMAGE:
+        rows = [[Button(i.name, f"rq:img:{i.key}")] for i in config.images]
+        rows.append([Button(t(lang, "btn_custom_image"), "rq:img:custom")])
+    elif state == GPUS:
+        rows = [[Button(t(lang, "gpus_n", n=n), f"rq:gpu:{n}") for n in uc.gpu_choices(config)]]
+    elif state == UNIT:
+        rows = [[Button(_plan_label(config, lang, d.gpus, p.unit), f"rq:unit:{p.unit}")]
+                for p in config.prices.plans_for(d.gpus)]
+    elif state == QUANTITY:
+        limit = config.rental.max_quantity.get(d.unit, 1)
+        quick = [q for q in QUICK_QUANTITY.get(d.unit, (1,)) if q <= limit]
+        rows = [[Button(str(q), f"rq:qty:{q}") for q in quick]]
+    elif state == PORTS:
+        rows = [[Button(t(lang, "btn_no_ports"), "rq:ports:none")]]
+    elif state == SUMMARY:
+        rows = [[Button(t(lang, "btn_confirm"), "rq:ok:")],
+                [Button(t(lang, "btn_edit"), "rq:edit:")]]
+    rows.append(nav(lang, state))
+    return question(config, lang, state, d), rows
+
+
+def _plan_label(config: Config, lang: str, gpus: int, unit: str) -> str:
+    plan = config.prices.plan(gpus, unit)
+    return f"{t(lang, f'unit_{unit}')} · {format_money(plan.price)}"
+
+
+def question(config: Config, lang: str, state: int, d: uc.Draft) -> str:
+    if state == QUANTITY:
+        return t(lang, "ask_quantity", unit=t(lang, f"unit_{d.unit}"),
+                 limit=config.rental.max_quantity.get(d.unit, 1))
+    if state == PORTS:
+        return t(lang, "ask_ports", limit=config.rental.max_extra_ports)
+    if state == SUMMARY:
+        return summary_text(config, lang, d)
+    return t(lang, {IMAGE: "ask_image", CUSTOM: "ask_custom", GPUS: "ask_gpus",
+                    UNIT: "ask_unit", PURPOSE: "ask_purpose"}[state])
+
+
+def summary_text(config: Config, lang: str, d: uc.Draft) -> str:
+    q, better = uc.price(config, d)
+    text = t(lang, "summary", image=esc(d.image_ref), gpus=d.gpus,
+             plan=t(lang, f"unit_{d.unit}_n", n=d.quantity), total=format_money(q.total),
+             per_hour=format_per_hour(q.per_hour), purpose=esc(d.purpose),
+             ports=", ".join(map(str, d.extra_ports)) or "—")
+    if better is not None:
+        text += "\n\n" + t(lang, "summary_hint", combo=better.describe(lang),
+                           total=format_money(better.total))
+    return text
+
+
+def apply_button(config: Config, d: uc.Draft, step_name: str, value: str) -> int:
+    if step_name == "back":
+        return BACK_MARK
+    if step_name == "ok":
+        return CONFIRM_MARK
+    if step_name == "edit":
+        return IMAGE
+    if step_name == "img":
+        return _choose_image(config, d, value)
+    if step_name == "gpu":
+        if not value.isdigit() or int(value) not in uc.gpu_choices(config):
+            raise UserError("req_gpus_bad")
+        d.gpus = int(value)
+        return UNIT
+    if step_name == "unit":
+        if value not in {p.unit for p in config.prices.plans_for(d.gpus)}:
+            raise UserError("req_unit_bad")
+        d.unit = value
+        return QUANTITY
+    if step_name == "qty":
+        d.quantity = uc.check_quantity(config, d.unit, value)
+        return PURPOSE
+    if step_name == "ports":
+        d.extra_ports = []
+        return SUMMARY
+    raise UserError("req_stale")
+
+
+def _choose_image(config: Config, d: uc.Draft, key: str) -> int:
+    if key == "custom":
+        return CUSTOM
+    image = config.image(key)
+    if image is None:
+        raise UserError("req_stale")
+    d.image_key, d.image_ref, d.custom = image.key, image.ref, False
+    return GPUS
+
+
+def apply_text(config: Config, d: uc.Draft, state: int, text: str) -> int:
+    if state == CUSTOM:
+        d.image_ref, d.image_key, d.custom = uc.check_custom_image(config, text), "custom", True
+        return GPUS
+    if state == QUANTITY:
+        d.quantity = uc.check_quantity(config, d.unit, text)
+        return PURPOSE
+    if state == PURPOSE:
+        d.purpose = uc.check_purpose(text)
+        return PORTS
+    if state == PORTS:
+        d.extra_ports = uc.check_ports(config, text)
+        return SUMMARY
+    raise UserError("req_use_buttons")
+
+
+def submitted_text(lang: str, rental: Rental) -> str:
+    return t(lang, "req_submitted", ref=rental.ref)
+
+
+def cancelled_text(lang: str) -> str:
+    return t(lang, "req_cancelled")
