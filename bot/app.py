@@ -24,7 +24,7 @@ from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted
-from handlers import approval, billing, rentals, request, start
+from handlers import admin, approval, billing, rentals, request, start
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(request.conversation())
     approval.register(app)
     rentals.register(app)
+    admin.register(app)
     billing.register(app)
     app.add_error_handler(on_error)
 

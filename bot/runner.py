@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 
 from bot.app import build_application
-from bot.clock import SystemClock
+from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.services import Services
 from docker_ops.runtime import DockerRuntime
@@ -16,8 +16,9 @@ from models.db import close_database, open_database
 logger = logging.getLogger(__name__)
 
 
-def make_services(config: Config) -> Services:
-    return Services(config=config, clock=SystemClock(), runtime=DockerRuntime(config.hosts))
+def make_services(config: Config, clock: Clock | None = None) -> Services:
+    return Services(config=config, clock=clock or SystemClock(),
+                    runtime=DockerRuntime(config.hosts))
 
 
 def run_bot(config: Config, token: str) -> None:

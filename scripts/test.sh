@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh Debian/Ubuntu machine (run as root) and run the whole suite:
+# system packages (Docker engine, debootstrap, registry), a virtualenv with the project and its
+# test tools, ruff, mypy, then pytest with the real test rig required (no silent skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "scripts/test.sh: run as root (the test rig starts its own Docker engines)" >&2
+    exit 2
+fi
+
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v docker-registry >/dev/null || missing+=(docker-registry)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "== creating .venv"
+    python3 -m venv .venv
+fi
+echo "== installing gpurent and its test tools into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+export GPURENT_RIG_REQUIRED=1
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
