@@ -31,7 +31,8 @@ def test_allowed_image_references_pass(ref: str) -> None:
 
 
 @pytest.mark.parametrize(("ref", "key"), [
-    ("NVCR.io/Nvidia/PyTorch", "req_image_bad"), ("nvcr.io/nvidia/pytorch:bad tag", "req_image_bad"),
+    ("NVCR.io/Nvidia/PyTorch", "req_image_bad"),
+    ("nvcr.io/nvidia/pytorch:bad tag", "req_image_bad"),
     ("", "req_image_bad"), ("ghcr.io/evil/miner:latest", "req_image_registry"),
     ("quay.io/x/y", "req_image_registry"), ("rm -rf /", "req_image_bad"),
 ])
