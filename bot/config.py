@@ -38,6 +38,7 @@ class HostConfig:
     memory_per_gpu: str | None = None
     cpus_per_gpu: float | None = None
     shm_size: str | None = "16g"
+    memlock: int = -1  # bytes; -1 = unlimited, as NVIDIA recommends for its images
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -258,6 +259,7 @@ def _host(r: _Reader) -> HostConfig:
     if cpus is not None and cpus <= 0:
         raise r.fail("cpus_per_gpu", "must be positive")
     return HostConfig(
+        memlock=_memlock(r),
         name=name, docker_url=url, public_address=r.get("public_address", str, "127.0.0.1"),
         gpus=gpus, port_range=(lo, hi),
         workspace_root=r.get("workspace_root", str, "/data/workspaces"),
@@ -265,6 +267,15 @@ def _host(r: _Reader) -> HostConfig:
         shm_size=_size(r, "shm_size") if "shm_size" in r.data else "16g",
         tls_ca=r.get("tls_ca", str), tls_cert=r.get("tls_cert", str), tls_key=r.get("tls_key", str),
     )
+
+
+def _memlock(r: _Reader) -> int:
+    value = r.get("memlock", (str, int), "unlimited")
+    if value == "unlimited":
+        return -1
+    if isinstance(value, int) and (value > 0 or value == -1):
+        return value
+    raise r.fail("memlock", f"{value!r}: expected \"unlimited\" or a number of bytes")
 
 
 def _image(r: _Reader) -> ImageConfig:

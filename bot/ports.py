@@ -51,6 +51,7 @@ class RunSpec:
     shm_size: str | None = None
     mem_limit: str | None = None
     nano_cpus: int | None = None
+    memlock: int = -1
 
 
 class RuntimeFault(Exception):

@@ -78,7 +78,8 @@ class DockerRuntime:
             name=spec.name, image=spec.image, hostname=spec.hostname, labels=dict(spec.labels),
             gpu_ids=list(spec.gpu_ids), ports=dict(spec.ports),
             workspace_dir=spec.workspace_dir, env=dict(spec.env), shm_size=spec.shm_size,
-            mem_limit=spec.mem_limit, nano_cpus=spec.nano_cpus)
+            mem_limit=spec.mem_limit, nano_cpus=spec.nano_cpus,
+            ulimits={**containers.DEFAULT_ULIMITS, "memlock": (spec.memlock, spec.memlock)})
         return await self._do(host, lambda e: containers.create_and_start(e, sdk_spec))
 
     async def set_root_password(self, host: str, cid: str, password: str) -> None:

@@ -105,6 +105,7 @@ def run_spec(services: Services, rental: Rental, c: Claim, token: str) -> RunSpe
         gpu_ids=c.gpu_ids, ports=c.ports,
         workspace_dir=f"{h.workspace_root.rstrip('/')}/u{user.telegram_id}",
         env={"JUPYTER_TOKEN": token}, shm_size=h.shm_size, mem_limit=mem, nano_cpus=cpus,
+        memlock=h.memlock,
     )
 
 

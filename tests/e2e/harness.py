@@ -4,6 +4,7 @@ the Bot API emulator, two Docker engines as HPC1/HPC2, a fresh SQLite database."
 from __future__ import annotations
 
 import asyncio
+import resource
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,10 @@ def rig_config(rig: Rig, emu: BotApiEmulator, db_url: str, **overrides: Any) -> 
         "hosts": [{"name": e.name, "docker_url": e.docker_url, "public_address": e.address,
                    "gpus": list(e.gpu_ids), "port_range": PORT_RANGES[e.name],
                    "workspace_root": str(e.workspace_root), "shm_size": "64m",
-                   "memory_per_gpu": "512m", "cpus_per_gpu": 0.5} for e in rig.engines],
+                   "memory_per_gpu": "512m", "cpus_per_gpu": 0.5,
+                   # this sandbox's dockerd cannot raise memlock past its own hard limit
+                   "memlock": resource.getrlimit(resource.RLIMIT_MEMLOCK)[1]}
+                  for e in rig.engines],
         "images": [{"key": "pytorch", "name": "PyTorch (NGC 20.12)",
                     "ref": "nvcr.io/nvidia/pytorch:20.12-py3"},
                    {"key": "tf2", "name": "TensorFlow 2 (NGC 20.12)",
