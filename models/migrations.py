@@ -33,7 +33,11 @@ def _v1_initial(database: Database) -> None:
         database.execute(index.where(model.released_at.is_null()))
 
 
-STEPS: list[Callable[[Database], None]] = [_v1_initial]
+def _v2_gpu_samples(database: Database) -> None:
+    database.create_tables(t.LIFECYCLE_TABLES)
+
+
+STEPS: list[Callable[[Database], None]] = [_v1_initial, _v2_gpu_samples]
 
 
 def current_version(database: Database) -> int:

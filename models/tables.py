@@ -11,6 +11,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SmallIntegerField,
     TextField,
 )
 
@@ -155,3 +156,22 @@ ALL_TABLES: list[type[BaseModel]] = [
     User, Host, Gpu, Rental, GpuAllocation, PortAllocation, LedgerEntry, AuditEvent, Notice,
     ChatMessage,
 ]
+
+
+class GpuSample(BaseModel):
+    """A rental's GPU usage at one moment: the average over its GPUs, in per mille. Rows older
+    than a couple of days are merged into one ``hourly`` row per hour, then pruned."""
+
+    rental = ForeignKeyField(Rental, backref="gpu_samples", on_delete="CASCADE")
+    at = DateTimeField(index=True)
+    span_s = IntegerField()  # seconds of use this row stands for
+    util_pm = SmallIntegerField()
+    mem_pm = SmallIntegerField()
+    hourly = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("rental", "at"), False),)
+
+
+# Created by migration step 2; step 1 creates ALL_TABLES as they shipped.
+LIFECYCLE_TABLES: list[type[BaseModel]] = [GpuSample]
