@@ -105,6 +105,14 @@ MESSAGES: dict[str, str] = {
     "cred_extra_port": "Port {inner} → host port {outer}",
     "cred_qr": "{ref}: scan to open Jupyter",
     "charge_rental": "Rental {ref}",
+    # --- admin ---
+    "pending_none": "No requests are waiting for approval.",
+    "hosts_title": "<b>Hosts and GPUs</b>",
+    "hosts_up": "up",
+    "hosts_down": "UNREACHABLE ({error})",
+    "hosts_line": "<b>{name}</b> · {status} · {used}/{total} GPUs rented",
+    "hosts_free": "free",
+    "hosts_queue": "Waiting for GPUs: {n}",
     # --- /my ---
     "my_none": "You have no rentals right now. /request to rent GPUs.",
     "my_card": "<b>{ref}</b> · {state}\nImage: <code>{image}</code>\nGPUs: {gpus} · {plan} · {price}\nHost: {host} ({address}) · SSH {ssh} · Jupyter {jupyter}\nUntil: {until}",

@@ -104,6 +104,14 @@ MESSAGES: dict[str, str] = {
     "cred_extra_port": "端口 {inner} → 主机端口 {outer}",
     "cred_qr": "{ref}：扫码打开 Jupyter",
     "charge_rental": "租用 {ref}",
+    # --- admin ---
+    "pending_none": "没有待审批的申请。",
+    "hosts_title": "<b>服务器与 GPU</b>",
+    "hosts_up": "在线",
+    "hosts_down": "无法连接（{error}）",
+    "hosts_line": "<b>{name}</b> · {status} · 已租出 {used}/{total} 块 GPU",
+    "hosts_free": "空闲",
+    "hosts_queue": "排队等待 GPU：{n}",
     # --- /my ---
     "my_none": "你目前没有租用。发送 /request 租用 GPU。",
     "my_card": "<b>{ref}</b> · {state}\n镜像：<code>{image}</code>\nGPU：{gpus} 块 · {plan} · {price}\n服务器：{host}（{address}）· SSH {ssh} · Jupyter {jupyter}\n到期：{until}",
