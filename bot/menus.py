@@ -6,8 +6,8 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 
 from bot.i18n import LANGUAGES, t
 
-STUDENT_COMMANDS = ("start", "request", "my", "bill", "help", "cancel")
-ADMIN_COMMANDS = (*STUDENT_COMMANDS, "pending", "hosts")
+STUDENT_COMMANDS = ("start", "request", "my", "bill", "pay", "help", "cancel")
+ADMIN_COMMANDS = (*STUDENT_COMMANDS, "pending", "hosts", "report")
 
 
 def commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -26,6 +26,8 @@ MESSAGES: dict[str, str] = {
     "cmd_cancel": "Cancel the current step",
     "cmd_pending": "Requests waiting for approval",
     "cmd_hosts": "Hosts and GPUs",
+    "cmd_pay": "Pay open orders (QR)",
+    "cmd_report": "Monthly report (admins)",
     "btn_request": "Rent GPUs",
     "blocked": "Your account is blocked. Please contact the lab admin.",
     "error_generic": "Sorry, something went wrong on our side. The admins have been told.",

@@ -25,6 +25,8 @@ MESSAGES: dict[str, str] = {
     "cmd_cancel": "取消当前操作",
     "cmd_pending": "待审批的申请",
     "cmd_hosts": "服务器与 GPU",
+    "cmd_pay": "支付未付订单（二维码）",
+    "cmd_report": "月度报表（管理员）",
     "btn_request": "租用 GPU",
     "blocked": "你的账号已被停用，请联系实验室管理员。",
     "error_generic": "抱歉，系统出了点问题，已通知管理员。",
