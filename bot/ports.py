@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,15 @@ class RuntimeFault(Exception):
 Progress = Callable[[int, int], None]
 
 
+class GpuReading(NamedTuple):
+    """One GPU's load right now, as a host reports it."""
+
+    gpu_index: str
+    utilization: int | None  # percent; None when the GPU does not report it
+    memory_used: int  # bytes
+    memory_total: int  # bytes
+
+
 class ContainerRuntime(Protocol):
     """Containers on named hosts. Every method raises RuntimeFault, nothing else."""
 
@@ -91,3 +100,20 @@ class ContainerRuntime(Protocol):
     async def list_ours(self, host: str) -> list[tuple[str, dict[str, str], str]]: ...
 
     async def gpus(self, host: str) -> list[tuple[str, str, int]]: ...
+
+    async def commit(self, host: str, cid: str, repo: str, tag: str) -> str:
+        """Snapshot a (stopped) container as image ``repo:tag``; returns the image id."""
+        ...
+
+    async def gpu_usage(self, host: str) -> list[GpuReading]:
+        """The host's GPUs' load now; [] where it cannot be read (remote host, no NVML)."""
+        ...
+
+    async def remove_dir(self, host: str, image: str, root: str, name: str) -> None:
+        """Delete ``root/name`` on the host (gone already counts as done)."""
+        ...
+
+    async def move_dir(self, host: str, image: str, root: str, name: str, dest_root: str,
+                       dest_name: str) -> None:
+        """Move ``root/name`` to ``dest_root/dest_name`` on the host (absent: nothing to do)."""
+        ...

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.config import HostConfig
-from bot.ports import Progress, RunSpec, RuntimeFault
+from bot.ports import GpuReading, Progress, RunSpec, RuntimeFault
 from docker_ops import containers, images
 from docker_ops.engine import Engine, HostConn, HostInfo
 from docker_ops.errors import (
@@ -27,6 +28,9 @@ from docker_ops.ready import wait_ready
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+HELPER_TIMEOUT = 3600.0  # deleting a big workspace takes a while
+_DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 _KINDS: tuple[tuple[type[DockerOpsError], str], ...] = (
     (HostUnreachableError, "unreachable"), (ImagePullError, "pull"),
@@ -119,6 +123,67 @@ class DockerRuntime:
         found = await asyncio.to_thread(probe.read)
         return [(g.index, g.name, g.memory_total) for g in found]
 
+    async def commit(self, host: str, cid: str, repo: str, tag: str) -> str:
+        return await self._do(host, lambda e: containers.commit(e, cid, repo, tag))
+
+    async def gpu_usage(self, host: str) -> list[GpuReading]:
+        """Only this machine's GPUs can be read (NVML); any other host answers []."""
+        cfg = self.hosts.get(host)
+        if cfg is None or not cfg.docker_url.startswith("unix://"):
+            return []
+        if self.probe is None:
+            self.probe = detect_probe()
+        try:
+            found = await asyncio.to_thread(self.probe.read)
+        except DockerOpsError as exc:
+            logger.warning("GPU usage on %s unreadable: %s", host, exc.message)
+            return []
+        return [GpuReading(g.index, g.utilization, g.memory_used, g.memory_total)
+                for g in found]
+
+    async def remove_dir(self, host: str, image: str, root: str, name: str) -> None:
+        argv = ["rm", "-rf", "--", f"/ws/{_dir_name(name)}"]
+        await self._do(host, lambda e: _helper(e, image, {root: "/ws"}, argv))
+
+    async def move_dir(self, host: str, image: str, root: str, name: str, dest_root: str,
+                       dest_name: str) -> None:
+        argv = ["mv", "--", f"/ws/{_dir_name(name)}", f"/archive/{_dir_name(dest_name)}"]
+        binds = {root: "/ws", dest_root: "/archive"}
+        await self._do(host, lambda e: _helper(e, image, binds, argv, absent_ok=True))
+
     def close(self) -> None:
         for engine in self.engines.values():
             engine.close()
+
+
+def _dir_name(name: str) -> str:
+    if not _DIR_NAME.fullmatch(name) or ".." in name:
+        raise RuntimeFault("start", f"refusing odd directory name {name!r}", transient=False)
+    return name
+
+
+def _run_helper(client: Any, image: str, binds: dict[str, str],
+                argv: list[str]) -> tuple[int, str]:
+    """A throwaway container that runs ``argv`` (no shell) with host directories bound."""
+    volumes = {src: {"bind": dst, "mode": "rw"} for src, dst in binds.items()}
+    box = client.containers.create(image, command=argv[1:], entrypoint=[argv[0]], user="0:0",
+                                   volumes=volumes, network_disabled=True,
+                                   labels={"gpurent.helper": argv[0]})
+    try:
+        box.start()
+        code = int(box.wait().get("StatusCode", -1))
+        output = bytes(box.logs(stdout=True, stderr=True)).decode("utf-8", "replace")
+    finally:
+        box.remove(force=True)
+    return code, output
+
+
+async def _helper(engine: Engine, image: str, binds: dict[str, str], argv: list[str],
+                  absent_ok: bool = False) -> None:
+    code, output = await engine.call(f"helper {argv[0]}",
+                                     lambda c: _run_helper(c, image, binds, argv),
+                                     timeout=HELPER_TIMEOUT)
+    if code == 0 or (absent_ok and "No such file" in output):
+        return
+    raise DockerOpsError(f"{argv[0]} on host {engine.name} exited {code}: {output[-300:]}",
+                         transient=True)
