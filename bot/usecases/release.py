@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from billing import ledger
+from billing.payment import refund_due
 from bot.errors import UserError
 from bot.ports import RuntimeFault
 from bot.services import Services
@@ -43,7 +45,19 @@ async def release(services: Services, rental_id: int, user: User, now: datetime)
         queries.release_ports(rental, now)
         queries.must_transition(rental.id, target, expect=[state], ended_at=now)
     queries.audit("released", now, rental=rental, actor=user)
+    credit_unused_days(services, rental, now)
     return Rental.get_by_id(rental.id)
+
+
+def credit_unused_days(services: Services, rental: Rental, now: datetime) -> int:
+    """Give back unused whole days when the refund policy says so (default: nothing)."""
+    started, expires = queries.from_db(rental.started_at), queries.from_db(rental.expires_at)
+    if started is None or expires is None:
+        return 0
+    due = refund_due(services.config.billing.refund, rental.price, started, expires, now)
+    if due > 0:
+        ledger.credit(rental.user, due, f"early release of {rental.ref}", now, rental=rental)
+    return due
 
 
 def my_rentals(user: User) -> list[Rental]:
