@@ -14,7 +14,7 @@ from bot.services import Services
 from models import queries
 from models.db import db
 from models.states import LIVE, State
-from models.tables import Rental, User
+from models.tables import LedgerEntry, Rental, User
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +50,16 @@ async def release(services: Services, rental_id: int, user: User, now: datetime)
 
 
 def credit_unused_days(services: Services, rental: Rental, now: datetime) -> int:
-    """Give back unused whole days when the refund policy says so (default: nothing)."""
+    """Give back unused whole days when the refund policy says so (default: nothing), or the
+    whole price of a rental that never started."""
     started, expires = queries.from_db(rental.started_at), queries.from_db(rental.expires_at)
     if started is None or expires is None:
-        return 0
-    due = refund_due(services.config.billing.refund, rental.price, started, expires, now)
+        # Cancelled while waiting for GPUs: it never ran, so its charge is given back whole.
+        charged = LedgerEntry.select().where((LedgerEntry.rental == rental)
+                                             & (LedgerEntry.kind == "charge")).exists()
+        due = rental.price if charged else 0
+    else:
+        due = refund_due(services.config.billing.refund, rental.price, started, expires, now)
     if due > 0:
         ledger.credit(rental.user, due, f"early release of {rental.ref}", now, rental=rental)
     return due
