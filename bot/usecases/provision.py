@@ -20,6 +20,7 @@ from bot.ports import RunSpec, RuntimeFault
 from bot.services import Services
 from bot.usecases import credentials as cred
 from bot.usecases import inventory, progress
+from bot.usecases.release import credit_unused_days
 from models import queries
 from models.db import db
 from models.states import State
@@ -229,6 +230,8 @@ async def undo(services: Services, rental: Rental, c: Claim, cid: str,
         else:
             queries.must_transition(rental.id, State.FAILED, expect=[State.PROVISIONING],
                                     ended_at=now, failure=fault.message[:500])
+    if not fault.transient:
+        credit_unused_days(services, Rental.get_by_id(rental.id), now)  # never ran: all back
     if fault.kind == "unreachable":
         mark_unreachable(Host.get(Host.name == c.host.name), fault.message)
     queries.audit("failed" if not fault.transient else "requeued", now, rental=rental,
