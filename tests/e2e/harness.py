@@ -116,7 +116,7 @@ async def request_rental(student: EmuUser, gpus: int = 1, unit: str = "hour",
     unit_label = {"hour": ("小时", "hour"), "day": ("天", "day")}[unit]
     msg = await student.wait_message(predicate=_has_any(unit_label), after=msg)
     await student.press(msg, next(u for u in unit_label if u in " ".join(msg.buttons())))
-    await student.wait_message(predicate=_has_button(str(quantity)), after=msg)
+    await student.wait_message(predicate=_has_data("rq:qty:"), after=msg)
     await student.send(str(quantity))
     await student.wait_message(contains="4/6")
     await student.send(purpose)
@@ -130,6 +130,11 @@ async def request_rental(student: EmuUser, gpus: int = 1, unit: str = "hour",
 
 def _has_button(prefix: str) -> Any:
     return lambda m: any(b.startswith(prefix) for b in m.buttons())
+
+
+def _has_data(prefix: str) -> Any:
+    return lambda m: any(b.callback_data and b.callback_data.startswith(prefix)
+                         for row in m.reply_markup for b in row)
 
 
 def _has_any(words: tuple[str, ...]) -> Any:
