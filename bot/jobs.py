@@ -8,7 +8,7 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.services import Services, services_of
-from bot.usecases import housekeeping, waitlist
+from bot.usecases import hosts, housekeeping, waitlist
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def run_tick(services: Services) -> dict[str, Any]:
     """One pass: delete due password messages, start waiting rentals that now fit."""
     now = services.clock.now()
+    await hosts.refresh_unreachable(services)
     deleted = await housekeeping.delete_due_messages(services, now)
     started = await waitlist.drain(services)
     if deleted or started:

@@ -31,3 +31,17 @@ async def sync_hosts(services: Services) -> dict[str, str]:
     for name, problem in problems.items():
         logger.warning("host %s: %s", name, problem)
     return problems
+
+
+async def refresh_unreachable(services: Services) -> list[str]:
+    """Ping hosts marked unreachable; the ones that answer take rentals again."""
+    back: list[str] = []
+    for host in Host.select().where(Host.enabled & (Host.reachable == False)):  # noqa: E712
+        try:
+            await services.runtime.ping(host.name)
+        except RuntimeFault:
+            continue
+        Host.update(reachable=True, last_error="").where(Host.id == host.id).execute()
+        back.append(host.name)
+        logger.info("host %s is reachable again", host.name)
+    return back
