@@ -39,8 +39,10 @@ async def refresh_unreachable(services: Services) -> list[str]:
     for host in Host.select().where(Host.enabled & (Host.reachable == False)):  # noqa: E712
         try:
             await services.runtime.ping(host.name)
+            gpus = await services.runtime.gpus(host.name)
         except RuntimeFault:
             continue
+        queries.ensure_hosts([(host.name, host.public_address, gpus)])
         Host.update(reachable=True, last_error="").where(Host.id == host.id).execute()
         back.append(host.name)
         logger.info("host %s is reachable again", host.name)
