@@ -1,0 +1,122 @@
+"""What the time-driven use cases share: once-only claims, per-rental locks, and the timing
+of reminders and warnings.
+
+A message that must go out once is claimed by inserting a :class:`Notice` with a unique key
+before it is sent; whoever fails the insert knows someone else sent it. The key names the
+cycle it belongs to (the expiry time, the end of the last rental), so a new cycle re-arms it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from peewee import IntegrityError
+
+from bot.i18n import t
+from bot.ports import Button, RuntimeFault
+from bot.services import Services
+from models import queries
+from models.db import db
+from models.tables import Notice, Rental
+
+logger = logging.getLogger(__name__)
+
+LOCK_STALE = timedelta(hours=2)  # a lock older than this was left by a crash
+
+
+def claim(key: str, now: datetime, rental: Rental | None = None) -> bool:
+    """True for exactly one caller per key, across ticks, restarts and processes."""
+    try:
+        with db.atomic():
+            Notice.create(key=key, rental=rental, created_at=queries.to_db(now),
+                          sent_at=queries.to_db(now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def claimed_at(key: str) -> datetime | None:
+    row = Notice.get_or_none(Notice.key == key)
+    return None if row is None else queries.from_db(row.created_at)
+
+
+def unclaim(key: str) -> int:
+    return Notice.delete().where(Notice.key == key).execute()
+
+
+def lock(rental: Rental, now: datetime) -> bool:
+    """Hold the rental for slow container work (revival, removal): one holder at a time."""
+    key = f"lock:R{rental.id}"
+    Notice.delete().where((Notice.key == key)
+                          & (Notice.created_at < queries.to_db(now - LOCK_STALE))).execute()
+    return claim(key, now, rental)
+
+
+def unlock(rental: Rental) -> None:
+    unclaim(f"lock:R{rental.id}")
+
+
+def locked(rental: Rental) -> bool:
+    return Notice.select().where(Notice.key == f"lock:R{rental.id}").exists()
+
+
+def host_name(rental: Rental) -> str:
+    host = rental.host
+    if host is None:
+        raise ValueError(f"{rental.ref} was never placed on a host")
+    return str(host.name)
+
+
+def epoch(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+def relevant_offset(remaining: timedelta, offsets: Sequence[timedelta]) -> timedelta | None:
+    """The one warning that fits now: the smallest offset already reached. After downtime this
+    skips the stale ones (no "24 h left" when 10 minutes remain)."""
+    reached = [o for o in offsets if remaining <= o]
+    return min(reached) if reached else None
+
+
+def announced_time(due: datetime, final_sent: datetime, final: timedelta) -> datetime:
+    """When the last warning (sent at ``final_sent``) says the deletion happens. Normally the
+    due time; if that warning went out late (the bot was down), the student still gets most of
+    the promised notice, so the deletion moves to ``final_sent + final``."""
+    return due if due - final_sent >= final / 2 else final_sent + final
+
+
+def lab_time(services: Services, when: datetime) -> str:
+    return when.astimezone(services.config.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def span_text(lang: str, delta: timedelta) -> str:
+    """3 days 4 hours -> "3 d 4 h" / "3天4小时"; under an hour in minutes."""
+    minutes = max(0, round(delta.total_seconds() / 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [("d", days), ("h", hours)] if days else [("h", hours), ("min", mins)]
+    shown = [(unit, n) for unit, n in parts if n] or [("min", 0)]
+    return " ".join(t(lang, f"life_span_{unit}", n=n) for unit, n in shown)
+
+
+def admin_chats(services: Services) -> list[int]:
+    tg = services.config.telegram
+    return [tg.admin_chat] if tg.admin_chat else list(tg.admins)
+
+
+def extend_button(lang: str, rental: Rental) -> Button:
+    return Button(t(lang, "life_btn_extend"), f"ext:{rental.id}")
+
+
+def note_failure(kind: str, key: str, fault: RuntimeFault, now: datetime,
+                 rental: Rental | None = None) -> None:
+    """Log a failure the tick will retry; audit it once per key so the digest can count it."""
+    logger.warning("%s (%s): %s", kind, key, fault.message)
+    if claim(f"fail:{key}", now, rental):
+        queries.audit(kind, now, rental=rental, detail=fault.message[:500])

@@ -1,0 +1,195 @@
+"""GPU usage: samples per rental, idle reminders, the daily summary and the admin digest.
+
+A host's GPU readings map to rentals through their GPU allocations. One row per rental per
+sample (the average over its GPUs, per mille) is kept for two days, then merged into hourly
+rows and pruned after ``sample_keep_days``, so the tick stays fast as history grows.
+
+The bot never stops a container for idleness; it tells the student once per idle streak (a
+streak ends when the window is busy again) and lists idle rentals in the admins' digest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from billing.money import format_money
+from bot.errors import UserError
+from bot.i18n import t
+from bot.ports import Button, GpuReading, RuntimeFault
+from bot.services import Services
+from bot.usecases import schedule as sch
+from models import queries
+from models.db import db
+from models.states import State
+from models.tables import GpuAllocation, GpuSample, Notice, Rental, User
+
+logger = logging.getLogger(__name__)
+
+RAW_KEEP = timedelta(days=2)
+COMPACT_BATCH = 5000
+HOUR = timedelta(hours=1)
+
+
+def active_rentals() -> list[Rental]:
+    return list(Rental.select().where((Rental.state == State.ACTIVE.value)
+                                      & Rental.host.is_null(False)).order_by(Rental.id))
+
+
+async def sample(services: Services, now: datetime) -> int:
+    """Record one sample per running rental, every ``sample_every``; then compact history."""
+    every = services.config.lifecycle.sample_every
+    newest = GpuSample.select(GpuSample.at).order_by(GpuSample.at.desc()).first()
+    if newest is not None and now - queries.from_db(newest.at) < every * 0.9:  # type: ignore[operator]
+        return 0
+    by_host: dict[str, list[Rental]] = defaultdict(list)
+    for rental in active_rentals():
+        by_host[sch.host_name(rental)].append(rental)
+    made = 0
+    for host, rentals in by_host.items():
+        try:
+            readings = {r.gpu_index: r for r in await services.runtime.gpu_usage(host)}
+        except RuntimeFault as fault:
+            logger.info("no GPU usage from %s: %s", host, fault.message)
+            continue
+        for rental in rentals:
+            made += _record(rental, readings, now, every)
+    compact(services, now)
+    return made
+
+
+def _record(rental: Rental, readings: dict[str, GpuReading], now: datetime,
+            every: timedelta) -> int:
+    mine = [readings[g] for g in queries.rental_gpus(rental) if g in readings]
+    if not mine:
+        return 0
+    utils = [r.utilization for r in mine if r.utilization is not None]
+    util_pm = round(sum(utils) * 10 / len(utils)) if utils else 0
+    mems = [r.memory_used / r.memory_total for r in mine if r.memory_total > 0]
+    mem_pm = round(sum(mems) * 1000 / len(mems)) if mems else 0
+    GpuSample.create(rental=rental, at=queries.to_db(now), span_s=sch.seconds(every),
+                     util_pm=min(util_pm, 1000), mem_pm=min(mem_pm, 1000))
+    return 1
+
+
+def _hour(when: datetime) -> datetime:
+    return when.replace(minute=0, second=0, microsecond=0)
+
+
+def compact(services: Services, now: datetime) -> int:
+    """Merge samples older than two days into hourly rows; prune the oldest history."""
+    cutoff = queries.to_db(_hour(now - RAW_KEEP))
+    rows = list(GpuSample.select().where(~GpuSample.hourly & (GpuSample.at < cutoff))
+                .order_by(GpuSample.id).limit(COMPACT_BATCH))
+    buckets: dict[tuple[int, datetime], list[GpuSample]] = defaultdict(list)
+    for row in rows:
+        buckets[row.rental_id, _hour(row.at)].append(row)  # type: ignore[attr-defined]
+    keep = timedelta(days=services.config.lifecycle.sample_keep_days)
+    with db.atomic():
+        for (rental_id, hour), group in buckets.items():
+            span = sum(r.span_s for r in group)
+            GpuSample.create(rental=rental_id, at=hour, span_s=span, hourly=True,
+                             util_pm=round(sum(r.util_pm * r.span_s for r in group) / span),
+                             mem_pm=round(sum(r.mem_pm * r.span_s for r in group) / span))
+        GpuSample.delete().where(GpuSample.id.in_([r.id for r in rows])).execute()
+        GpuSample.delete().where(GpuSample.at < queries.to_db(now - keep)).execute()
+    return len(rows)
+
+
+# --- idle reminders -----------------------------------------------------------------------
+
+def idle_verdict(samples: Sequence[tuple[datetime, int, int]], now: datetime, window: timedelta,
+                 step: timedelta, util_pm: int, mem_pm: int) -> bool | None:
+    """True: idle for the whole window; False: busy; None: not enough data to say.
+
+    ``samples`` are (at, util per mille, memory per mille), newest first, within the window.
+    Gaps (bot down, rental just revived) make the answer "don't know", never "idle"."""
+    if not samples or now - samples[0][0] > 2 * step:
+        return None
+    if (sum(s[1] for s in samples) >= util_pm * len(samples)
+            or sum(s[2] for s in samples) >= mem_pm * len(samples)):
+        return False
+    times = [s[0] for s in samples]
+    if any(a - b > 2 * step for a, b in pairwise(times)):
+        return None
+    return times[-1] <= now - window + step
+
+
+def window_samples(rental: Rental, since: datetime) -> list[tuple[datetime, int, int]]:
+    rows = (GpuSample.select().where((GpuSample.rental == rental)
+                                     & (GpuSample.at > queries.to_db(since)))
+            .order_by(GpuSample.at.desc()))
+    return [(queries.from_db(r.at), r.util_pm, r.mem_pm) for r in rows]  # type: ignore[misc]
+
+
+async def check_idle(services: Services, now: datetime) -> int:
+    """One reminder per idle streak for each running rental."""
+    cfg = services.config.lifecycle
+    util_pm, mem_pm = round(cfg.idle_util_percent * 10), round(cfg.idle_memory_percent * 10)
+    sent = 0
+    for rental in active_rentals():
+        samples = window_samples(rental, now - cfg.idle_window)
+        verdict = idle_verdict(samples, now, cfg.idle_window, cfg.sample_every, util_pm, mem_pm)
+        if verdict is False:
+            sch.unclaim(f"idle:{rental.id}")  # busy again: the streak is over
+        elif verdict and sch.claim(f"idle:{rental.id}", now, rental):
+            await _tell_idle(services, rental)
+            sent += 1
+    return sent
+
+
+def cost_of(services: Services, rental: Rental, span: timedelta) -> int:
+    """What ``span`` of this rental costs at the price it was bought for (cents)."""
+    bought = services.config.prices.unit_duration(rental.unit) * rental.quantity
+    return round(rental.price * (span / bought))
+
+
+async def _tell_idle(services: Services, rental: Rental) -> None:
+    user = rental.user
+    lang = user.language
+    window = services.config.lifecycle.idle_window
+    text = t(lang, "life_idle", ref=rental.ref, gpus=rental.gpus,
+             span=sch.span_text(lang, window), cost=format_money(cost_of(services, rental, window)))
+    buttons = [[Button(t(lang, "life_btn_still_using"), f"idk:{rental.id}"),
+                Button(t(lang, "life_btn_release_now"), f"rel:{rental.id}")]]
+    await services.notifier.send(user.telegram_id, text, buttons)
+
+
+def still_using(rental_id: int, user: User, now: datetime) -> str:
+    """The student says an idle rental is in use: noted; no more reminders this streak."""
+    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.user == user))
+    if rental is None:
+        raise UserError("my_unknown")
+    queries.audit("still_using", now, rental=rental, actor=user)
+    return t(user.language, "life_still_using", ref=rental.ref)
+
+
+def idle_rentals() -> list[Rental]:
+    """Running rentals in an idle streak (for the admins)."""
+    keys = Notice.select(Notice.key).where(Notice.key.startswith("idle:"))
+    ids = [int(n.key.split(":")[1]) for n in keys]
+    return list(Rental.select().where(Rental.id.in_(ids) & (Rental.state == State.ACTIVE.value))
+                .order_by(Rental.id))
+
+
+# --- numbers for the daily messages ---------------------------------------------------------
+
+def gpu_hours(rental: Rental, since: datetime, now: datetime) -> float:
+    """GPU-hours the rental held between ``since`` and ``now``, from its allocations."""
+    total = timedelta()
+    for row in GpuAllocation.select().where(GpuAllocation.rental == rental):
+        start = max(queries.from_db(row.allocated_at) or now, since)
+        end = min(queries.from_db(row.released_at) or now, now)
+        total += max(end - start, timedelta())
+    return total / HOUR
+
+
+def average_util(rental: Rental, since: datetime) -> float | None:
+    """Span-weighted average utilisation in percent since ``since``; None without samples."""
+    rows = list(GpuSample.select().where((GpuSample.rental == rental)
+                                         & (GpuSample.at > queries.to_db(since))))
+    span = sum(r.span_s for r in rows)
+    return sum(r.util_pm * r.span_s for r in rows) / span / 10 if span else None
