@@ -22,6 +22,7 @@ from bot.i18n import t
 from bot.menus import set_default_commands
 from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
+from bot.usecases import admins
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted
 from handlers import admin, approval, billing, rentals, request, start
@@ -77,14 +78,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         except TelegramError:
             logger.warning("could not tell the user about the error")
     error = html.escape(type(context.error).__name__ + ": " + str(context.error))[:500]
-    for chat_id in admin_chats(services):
+    for chat_id in admins.chat_ids(services):
         try:
             await context.bot.send_message(chat_id, t(lang, "admin_alert", error=error),
                                            parse_mode=ParseMode.HTML)
         except TelegramError:
             logger.warning("could not alert admin chat %s", chat_id)
-
-
-def admin_chats(services: Services) -> list[int]:
-    tg = services.config.telegram
-    return [tg.admin_chat] if tg.admin_chat else list(tg.admins)

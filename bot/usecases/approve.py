@@ -12,7 +12,7 @@ from bot.i18n import esc, t
 from bot.placement import best_fit
 from bot.ports import Button, Keyboard
 from bot.services import Services
-from bot.usecases import inventory
+from bot.usecases import admins, inventory
 from bot.usecases.users import display_name
 from models import queries
 from models.states import State
@@ -27,18 +27,6 @@ REJECT_REASONS = ("purpose", "capacity", "image", "other")
 class Decision:
     rental: Rental
     approved: bool
-
-
-def admin_targets(services: Services) -> list[tuple[int, str]]:
-    """(chat id, language) of every place approval cards go."""
-    tg = services.config.telegram
-    if tg.admin_chat:
-        return [(tg.admin_chat, services.config.language)]
-    targets = []
-    for tid in tg.admins:
-        user = User.get_or_none(User.telegram_id == tid)
-        targets.append((tid, user.language if user else services.config.language))
-    return targets
 
 
 def local_time(services: Services, when: datetime) -> str:
@@ -77,7 +65,7 @@ def reason_buttons(rental: Rental, lang: str) -> Keyboard:
 
 
 async def send_cards(services: Services, rental: Rental) -> None:
-    for chat_id, lang in admin_targets(services):
+    for chat_id, lang in admins.targets(services):
         text = card_text(services, rental, lang) + "\n" + where_text(rental, lang)
         message_id = await services.notifier.send(chat_id, text, card_buttons(rental, lang))
         if message_id is not None:

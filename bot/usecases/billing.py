@@ -20,6 +20,7 @@ from bot.errors import UserError
 from bot.i18n import esc, t
 from bot.ports import Button, Keyboard
 from bot.services import Services
+from bot.usecases import admins
 from bot.usecases.users import display_name
 from models.tables import LedgerEntry, Rental, User
 
@@ -45,11 +46,6 @@ class MonthlyReport:
     filename: str
 
 
-def admin_chats(services: Services) -> list[int]:
-    tg = services.config.telegram
-    return [tg.admin_chat] if tg.admin_chat else list(tg.admins)
-
-
 def payment_request(services: Services, user: User, reference: str, reason: str,
                     due: int) -> tuple[bytes, str]:
     """The QR code (PNG) for paying ``due`` on an order, and its caption for the student."""
@@ -69,15 +65,14 @@ async def charge_and_request_payment(services: Services, user: User, rental: Ren
     logger.info("charged user %d %d cents as order %s", user.id, amount, entry.reference)
     png, caption = payment_request(services, user, entry.reference, entry.reason, amount)
     await services.notifier.send_photo(user.telegram_id, png, caption)
-    text, buttons = _order_card(services, user, entry, rental)
-    for chat_id in admin_chats(services):
+    for chat_id, lang in admins.targets(services):
+        text, buttons = _order_card(lang, user, entry, rental)
         await services.notifier.send(chat_id, text, buttons)
     return entry
 
 
-def _order_card(services: Services, user: User, entry: LedgerEntry,
+def _order_card(lang: str, user: User, entry: LedgerEntry,
                 rental: Rental | None) -> tuple[str, Keyboard]:
-    lang = services.config.language
     text = t(lang, "bill_admin_order", reference=entry.reference,
              amount=format_money(entry.amount), student=esc(display_name(user)),
              rental=rental.ref if rental is not None else "—", reason=esc(entry.reason))

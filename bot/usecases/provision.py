@@ -18,8 +18,8 @@ from bot.i18n import esc, t
 from bot.placement import best_fit, pick_ports
 from bot.ports import RunSpec, RuntimeFault
 from bot.services import Services
+from bot.usecases import admins, inventory, progress
 from bot.usecases import credentials as cred
-from bot.usecases import inventory, progress
 from bot.usecases.release import credit_unused_days
 from models import queries
 from models.db import db
@@ -179,10 +179,8 @@ async def activate(services: Services, rental: Rental, c: Claim, cid: str, passw
                             password_hash=cred.hash_password(password))
     queries.audit("active", now, rental=rental, detail=f"{c.host.name} gpus {c.gpu_ids}")
     await send_credentials(services, rental, c, password, token, expires)
-    line = t(services.config.language, "admin_up", ref=rental.ref, host=c.host.name,
-             gpus=",".join(c.gpu_ids), ssh=c.ports[22], jupyter=c.ports[8888])
-    for chat_id in _admin_chats(services):
-        await services.notifier.send(chat_id, line)
+    await admins.tell(services, "admin_up", ref=rental.ref, host=c.host.name,
+                      gpus=",".join(c.gpu_ids), ssh=c.ports[22], jupyter=c.ports[8888])
 
 
 async def send_credentials(services: Services, rental: Rental, c: Claim, password: str,
@@ -204,11 +202,6 @@ async def send_credentials(services: Services, rental: Rental, c: Claim, passwor
     if photo_id is not None:
         ChatMessage.create(rental=rental, purpose="credentials", chat_id=user.telegram_id,
                            message_id=photo_id, delete_after=queries.to_db(until))
-
-
-def _admin_chats(services: Services) -> list[int]:
-    tg = services.config.telegram
-    return [tg.admin_chat] if tg.admin_chat else list(tg.admins)
 
 
 async def undo(services: Services, rental: Rental, c: Claim, cid: str,
@@ -244,9 +237,7 @@ async def tell_failure(services: Services, rental: Rental, fault: RuntimeFault) 
     key = "prov_requeued" if fault.transient else "prov_failed"
     await services.notifier.send(user.telegram_id, t(user.language, key, ref=rental.ref,
                                                      reason=_plain(fault)))
-    line = t(services.config.language, "admin_failed", ref=rental.ref, reason=_plain(fault))
-    for chat_id in _admin_chats(services):
-        await services.notifier.send(chat_id, line)
+    await admins.tell(services, "admin_failed", ref=rental.ref, reason=_plain(fault))
 
 
 def _plain(fault: RuntimeFault) -> str:

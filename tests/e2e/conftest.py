@@ -21,10 +21,15 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
 
 
 @pytest.fixture
-async def harness(clean_rig: Rig, emu: BotApiEmulator, database: str) -> AsyncIterator[Harness]:
+async def harness(request: pytest.FixtureRequest, clean_rig: Rig, emu: BotApiEmulator,
+                  database: str) -> AsyncIterator[Harness]:
+    """The bot on the rig; ``@pytest.mark.config(rental={...})`` overrides config tables."""
     os.environ["GPURENT_TEST_TOKEN"] = TOKEN
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
-    h = Harness(rig=clean_rig, emu=emu, config=rig_config(clean_rig, emu, database), clock=clock)
+    marker = request.node.get_closest_marker("config")
+    overrides = dict(marker.kwargs) if marker else {}
+    config = rig_config(clean_rig, emu, database, **overrides)
+    h = Harness(rig=clean_rig, emu=emu, config=config, clock=clock)
     await h.start()
     yield h
     await h.stop()

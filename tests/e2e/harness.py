@@ -4,6 +4,7 @@ the Bot API emulator, two Docker engines as HPC1/HPC2, a fresh SQLite database."
 from __future__ import annotations
 
 import asyncio
+import re
 import resource
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +64,7 @@ class Harness:
     clock: FrozenClock
     services: Services = field(init=False)
     app: Application = field(init=False)  # type: ignore[type-arg]
+    people: dict[int, EmuUser] = field(default_factory=dict)
 
     async def start(self) -> None:
         self.services = make_services(self.config, self.clock)
@@ -84,11 +86,18 @@ class Harness:
         self.services.runtime.close()
 
     async def user(self, uid: int, name: str, lang: str = "zh") -> EmuUser:
+        """A person who has started the bot (the same one again for a known id)."""
+        if uid in self.people:
+            return self.people[uid]
         user = self.emu.user(id=uid, first_name=name, username=name.lower(),
                              language_code=lang)
         await user.send("/start")
         await user.wait_message(contains=name)
+        self.people[uid] = user
         return user
+
+    def person(self, uid: int) -> EmuUser:
+        return self.people[uid]
 
     async def admins(self) -> list[EmuUser]:
         return [await self.user(uid, f"Admin{i}", "en") for i, uid in enumerate(ADMIN_IDS)]
@@ -99,18 +108,28 @@ class Harness:
         return result
 
     async def settle(self) -> None:
-        """Let background work (provisioning) and the chat go quiet."""
-        await self.services.idle()
-        await self.emu.wait_idle()
+        """Let the chat and background work (provisioning) go quiet; a handler may still be
+        about to spawn work when the chat looks idle, so check both until both are quiet."""
+        for _ in range(3):
+            await self.emu.wait_idle(quiet=0.15)
+            await self.services.idle()
+        await self.emu.wait_idle(quiet=0.15)
 
 
 async def request_rental(student: EmuUser, gpus: int = 1, unit: str = "hour",
                          quantity: int = 2, purpose: str = "train a ResNet",
                          image: str = "PyTorch") -> BotMessage:
-    """Walk the /request dialogue by buttons and typed answers; returns the 'submitted' text."""
+    """Walk the /request dialogue by buttons and typed answers; returns the 'submitted' text.
+    An ``image`` with a '/' is typed as a custom image reference."""
     await student.send("/request")
-    msg = await student.wait_message(predicate=lambda m: image in " ".join(m.buttons()))
-    await student.press(msg, image)
+    msg = await student.wait_message(predicate=_has_data("rq:img:"))
+    if "/" in image:
+        await student.press(msg, next(b for b in msg.buttons() if "…" in b))
+        await student.wait_message(predicate=lambda m: "nvcr.io" in m.content, after=msg)
+        await student.send(image)
+        msg = await student.wait_message(predicate=_has_data("rq:gpu:"), after=msg)
+    else:
+        await student.press(msg, image)
     msg = await student.wait_message(predicate=_has_button(f"{gpus} "), after=msg)
     await student.press(msg, f"{gpus} ")
     unit_label = {"hour": ("小时", "hour"), "day": ("天", "day")}[unit]
@@ -124,8 +143,8 @@ async def request_rental(student: EmuUser, gpus: int = 1, unit: str = "hour",
     await student.press(ports, next(b for b in ports.buttons() if "端口" in b or "ports" in b))
     summary = await student.wait_message(contains="6/6", after=ports)
     await student.press(summary, "✅")
-    return await student.wait_message(predicate=lambda m: "R" in m.text and (
-        "submitted" in m.text or "已提交" in m.text))
+    return await student.wait_message(predicate=lambda m: "R" in m.content and (
+        "submitted" in m.content or "已提交" in m.content))
 
 
 def _has_button(prefix: str) -> Any:
@@ -159,3 +178,31 @@ async def eventually(check: Any, timeout: float = 30.0) -> None:
 
 def workspace(rig: Rig, host: str, telegram_id: int) -> Path:
     return Path(rig.engine(host).workspace_root) / f"u{telegram_id}"
+
+
+async def approve_next(admin: EmuUser, ref: str) -> None:
+    card = await admin.wait_message(predicate=lambda m: f"{ref}\n" in m.content + "\n"
+                                    and "Approve" in " ".join(m.buttons()))
+    await admin.press(card, "Approve")
+
+
+async def rent(h: Harness, admin: EmuUser, uid: int, gpus: int = 1, **kw: Any) -> Rental:
+    """A student (new per uid) requests, the admin approves; returns the rental row."""
+    student = await h.user(uid, f"S{uid}", "en")
+    submitted = await request_rental(student, gpus=gpus, **kw)
+    found = re.search(r"R\d+", submitted.text)
+    assert found, submitted.text
+    ref = found.group(0)
+    await approve_next(admin, ref)
+    await h.settle()
+    return Rental.get_by_id(int(ref[1:]))
+
+
+async def release_via_chat(student: EmuUser, ref: str) -> None:
+    await student.send("/my")
+    card = await student.wait_message(predicate=lambda m: ref in m.content and "Release" in
+                                      " ".join(m.buttons()))
+    await student.press(card, "Release")
+    confirm = await student.wait_message(contains="Release " + ref)
+    await student.press(confirm, "Yes, release it")
+    await student.wait_message(contains=f"{ref} released")

@@ -1,0 +1,33 @@
+"""Where admin messages go (the admin group, or each admin privately) and in which language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import t
+from bot.ports import Keyboard
+from bot.services import Services
+from models.tables import User
+
+
+def targets(services: Services) -> list[tuple[int, str]]:
+    """(chat id, language) of every place admin messages go."""
+    tg = services.config.telegram
+    if tg.admin_chat:
+        return [(tg.admin_chat, services.config.language)]
+    found = []
+    for tid in tg.admins:
+        user = User.get_or_none(User.telegram_id == tid)
+        found.append((tid, user.language if user else services.config.language))
+    return found
+
+
+def chat_ids(services: Services) -> list[int]:
+    return [chat for chat, _ in targets(services)]
+
+
+async def tell(services: Services, key: str, buttons: Keyboard | None = None,
+               **values: Any) -> None:
+    """Send catalogue message ``key`` to every admin target, each in its own language."""
+    for chat_id, lang in targets(services):
+        await services.notifier.send(chat_id, t(lang, key, **values), buttons)
