@@ -127,7 +127,6 @@ async def request_rental(student: EmuUser, gpus: int = 1, unit: str = "hour",
         await student.press(msg, next(b for b in msg.buttons() if "…" in b))
         await student.wait_message(predicate=lambda m: "nvcr.io" in m.content, after=msg)
         await student.send(image)
-        msg = await student.wait_message(predicate=_has_data("rq:gpu:"), after=msg)
     else:
         await student.press(msg, image)
     msg = await student.wait_message(predicate=_has_button(f"{gpus} "), after=msg)
