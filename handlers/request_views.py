@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from billing.money import format_money, format_per_hour
 from bot.config import Config
 from bot.errors import UserError
@@ -54,6 +56,8 @@ def step(svc: Services, lang: str, state: int, d: uc.Draft) -> tuple[str, Keyboa
         rows = [[Button(t(lang, "btn_confirm"), "rq:ok:")],
                 [Button(t(lang, "btn_edit"), "rq:edit:")]]
     rows.append(nav(lang, state))
+    if state == SUMMARY:
+        return summary_text(config, lang, d, svc.clock.now()), rows
     return question(config, lang, state, d), rows
 
 
@@ -68,15 +72,14 @@ def question(config: Config, lang: str, state: int, d: uc.Draft) -> str:
                  limit=config.rental.max_quantity.get(d.unit, 1))
     if state == PORTS:
         return t(lang, "ask_ports", limit=config.rental.max_extra_ports)
-    if state == SUMMARY:
-        return summary_text(config, lang, d)
     return t(lang, {IMAGE: "ask_image", CUSTOM: "ask_custom", GPUS: "ask_gpus",
                     UNIT: "ask_unit", PURPOSE: "ask_purpose"}[state])
 
 
-def summary_text(config: Config, lang: str, d: uc.Draft) -> str:
+def summary_text(config: Config, lang: str, d: uc.Draft, now: datetime) -> str:
     q, better = uc.price(config, d)
-    text = t(lang, "summary", image=esc(d.image_ref), gpus=d.gpus,
+    ends = (now + q.duration).astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+    text = t(lang, "summary", image=esc(d.image_ref), gpus=d.gpus, ends=ends,
              plan=t(lang, f"unit_{d.unit}_n", n=d.quantity), total=format_money(q.total),
              per_hour=format_per_hour(q.per_hour), purpose=esc(d.purpose),
              ports=", ".join(map(str, d.extra_ports)) or "—")

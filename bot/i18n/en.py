@@ -42,7 +42,7 @@ MESSAGES: dict[str, str] = {
     "ask_quantity": "<b>3/6 Duration</b>\nHow many {unit}s? Tap or type a number from 1 to {limit}.",
     "ask_purpose": "<b>4/6 Purpose</b>\nWhat will you use the GPUs for? (required, up to 500 characters)",
     "ask_ports": "<b>5/6 Extra ports</b>\nSSH (22) and Jupyter (8888) are always open. Type up to {limit} more container ports (e.g. <code>6006 8080</code>) or tap below.",
-    "summary": "<b>6/6 Summary</b>\nImage: <code>{image}</code>\nGPUs: {gpus}\nPlan: {plan}\nPrice: <b>{total}</b> ({per_hour})\nPurpose: {purpose}\nExtra ports: {ports}\nStart: now, or as soon as GPUs free up.",
+    "summary": "<b>6/6 Summary</b>\nImage: <code>{image}</code>\nGPUs: {gpus}\nPlan: {plan}\nPrice: <b>{total}</b> ({per_hour})\nPurpose: {purpose}\nExtra ports: {ports}\nStart: now, or as soon as GPUs free up; if now, it ends {ends} (lab time).",
     "summary_hint": "💡 For the same time, {combo} costs {total}. Tap Edit to switch.",
     "gpus_n": "{n} GPU(s)",
     "unit_hour": "hour", "unit_day": "day", "unit_week": "week", "unit_month": "month",

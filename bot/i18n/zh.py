@@ -41,7 +41,7 @@ MESSAGES: dict[str, str] = {
     "ask_quantity": "<b>3/6 时长</b>\n需要多少{unit}？点选或输入 1 到 {limit} 之间的整数。",
     "ask_purpose": "<b>4/6 用途</b>\n这些 GPU 用来做什么？（必填，最多 500 字）",
     "ask_ports": "<b>5/6 额外端口</b>\nSSH (22) 和 Jupyter (8888) 总是开放。可再输入最多 {limit} 个容器端口（例如 <code>6006 8080</code>），或点击下方按钮。",
-    "summary": "<b>6/6 确认</b>\n镜像：<code>{image}</code>\nGPU：{gpus} 块\n套餐：{plan}\n价格：<b>{total}</b>（{per_hour}）\n用途：{purpose}\n额外端口：{ports}\n开始：立即，或在 GPU 空出后尽快开始。",
+    "summary": "<b>6/6 确认</b>\n镜像：<code>{image}</code>\nGPU：{gpus} 块\n套餐：{plan}\n价格：<b>{total}</b>（{per_hour}）\n用途：{purpose}\n额外端口：{ports}\n开始：立即，或在 GPU 空出后尽快开始；若立即开始，将于 {ends}（实验室时间）到期。",
     "summary_hint": "💡 同样的时长，{combo} 只需 {total}。点击“修改”可更换。",
     "gpus_n": "{n} 块 GPU",
     "unit_hour": "小时", "unit_day": "天", "unit_week": "周", "unit_month": "月",
