@@ -83,9 +83,11 @@ async def remove_containers(services: Services, now: datetime) -> int:
         plan = container_schedule(services, rental)
         when = await _warn(plan, now, rental)
         if when is not None:
-            await _tell(services, rental.user, "life_ct_warning", [[sch.extend_button(
-                rental.user.language, rental)]], ref=rental.ref, host=esc(sch.host_name(rental)),
-                at=sch.lab_time(services, when))
+            lang = rental.user.language
+            await _tell(services, rental.user, "life_ct_warning",
+                        [[sch.extend_button(lang, rental)]], ref=rental.ref,
+                        host=esc(sch.host_name(rental)), at=sch.lab_time(services, when),
+                        left=sch.span_text(lang, when - now))
         deletion = plan.deletion_time()
         if deletion is not None and now >= deletion:
             removed += await _remove_container(services, rental, plan, now)
@@ -173,7 +175,7 @@ async def clear_workspaces(services: Services, now: datetime) -> int:
             continue
         when = await _warn(plan, now, None)
         if when is not None:
-            await _warn_workspace(services, host, user, when)
+            await _warn_workspace(services, host, user, when, now)
         deletion = plan.deletion_time()
         if deletion is not None and now >= deletion:
             cleared += await _clear(services, host, user, plan, now)
@@ -185,12 +187,13 @@ def _cleared_keys() -> set[str]:
     return {r.key.removeprefix("done:") for r in rows}
 
 
-async def _warn_workspace(services: Services, host: Host, user: User, when: datetime) -> None:
+async def _warn_workspace(services: Services, host: Host, user: User, when: datetime,
+                          now: datetime) -> None:
     archive = services.config.lifecycle.archive_dir
     key = "life_ws_warning_archive" if archive else "life_ws_warning"
     await _tell(services, user, key, None, host=esc(host.name),
                 path=esc(_path(services, host, user)), at=sch.lab_time(services, when),
-                archive=esc(archive))
+                archive=esc(archive), left=sch.span_text(user.language, when - now))
 
 
 def _path(services: Services, host: Host, user: User) -> str:
