@@ -169,9 +169,10 @@ async def clear_workspaces(services: Services, now: datetime) -> int:
         return 0  # kept forever
     cleared = 0
     done = _cleared_keys()
+    configured = {h.name for h in services.config.hosts}
     for host, user, end in idle_workspaces():
         plan = workspace_schedule(services, host, user, end, keep)
-        if plan.key in done:
+        if plan.key in done or host.name not in configured:
             continue
         when = await _warn(plan, now, None)
         if when is not None:
@@ -205,7 +206,7 @@ async def _clear(services: Services, host: Host, user: User, plan: Schedule,
                  now: datetime) -> int:
     busy = Rental.select().where((Rental.host == host) & (Rental.user == user)
                                  & Rental.state.in_([s.value for s in ON_HOST])).exists()
-    if busy or host.name not in {h.name for h in services.config.hosts}:
+    if busy:
         return 0
     try:
         await _delete_dir(services, host, user, now)

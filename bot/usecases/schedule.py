@@ -28,6 +28,8 @@ LOCK_STALE = timedelta(hours=2)  # a lock older than this was left by a crash
 
 def claim(key: str, now: datetime, rental: Rental | None = None) -> bool:
     """True for exactly one caller per key, across ticks, restarts and processes."""
+    if Notice.select().where(Notice.key == key).exists():
+        return False  # the common case on every tick after the first: skip the failed insert
     try:
         with db.atomic():
             Notice.create(key=key, rental=rental, created_at=queries.to_db(now),

@@ -42,23 +42,30 @@ def active_rentals() -> list[Rental]:
 async def sample(services: Services, now: datetime) -> int:
     """Record one sample per running rental, every ``sample_every``; then compact history."""
     every = services.config.lifecycle.sample_every
+    rentals = active_rentals()
     newest = GpuSample.select(GpuSample.at).order_by(GpuSample.at.desc()).first()
-    if newest is not None and now - queries.from_db(newest.at) < every * 0.9:  # type: ignore[operator]
+    if not rentals or (newest is not None and now - _aware(newest.at) < every * 0.9):
         return 0
     by_host: dict[str, list[Rental]] = defaultdict(list)
-    for rental in active_rentals():
+    for rental in rentals:
         by_host[sch.host_name(rental)].append(rental)
     made = 0
-    for host, rentals in by_host.items():
+    for host, on_host in by_host.items():
         try:
             readings = {r.gpu_index: r for r in await services.runtime.gpu_usage(host)}
         except RuntimeFault as fault:
             logger.info("no GPU usage from %s: %s", host, fault.message)
             continue
-        for rental in rentals:
-            made += _record(rental, readings, now, every)
-    compact(services, now)
+        made += sum(_record(rental, readings, now, every) for rental in on_host)
+    if made:
+        compact(services, now)
     return made
+
+
+def _aware(naive: datetime) -> datetime:
+    found = queries.from_db(naive)
+    assert found is not None
+    return found
 
 
 def _record(rental: Rental, readings: dict[str, GpuReading], now: datetime,
@@ -115,20 +122,22 @@ def idle_verdict(samples: Sequence[tuple[datetime, int, int]], now: datetime, wi
     times = [s[0] for s in samples]
     if any(a - b > 2 * step for a, b in pairwise(times)):
         return None
-    return times[-1] <= now - window + step
+    return True if times[-1] <= now - window + step else None
 
 
 def window_samples(rental: Rental, since: datetime) -> list[tuple[datetime, int, int]]:
     rows = (GpuSample.select().where((GpuSample.rental == rental)
                                      & (GpuSample.at > queries.to_db(since)))
             .order_by(GpuSample.at.desc()))
-    return [(queries.from_db(r.at), r.util_pm, r.mem_pm) for r in rows]  # type: ignore[misc]
+    return [(_aware(r.at), r.util_pm, r.mem_pm) for r in rows]
 
 
 async def check_idle(services: Services, now: datetime) -> int:
     """One reminder per idle streak for each running rental."""
     cfg = services.config.lifecycle
     util_pm, mem_pm = round(cfg.idle_util_percent * 10), round(cfg.idle_memory_percent * 10)
+    running = Rental.select(Rental.id).where(Rental.state == State.ACTIVE.value)
+    Notice.delete().where(Notice.key.startswith("idle:") & Notice.rental.not_in(running)).execute()
     sent = 0
     for rental in active_rentals():
         samples = window_samples(rental, now - cfg.idle_window)
