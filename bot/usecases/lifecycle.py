@@ -20,6 +20,7 @@ from bot.services import Services
 from bot.usecases import inventory
 from bot.usecases import schedule as sch
 from bot.usecases.provision import Claim, run_spec
+from bot.usecases.retention import workspace_note
 from models import queries
 from models.db import db
 from models.states import State, check
@@ -128,14 +129,9 @@ def container_until(services: Services, rental: Rental) -> datetime:
 async def _tell_expired(services: Services, rental: Rental) -> None:
     user = rental.user
     lang = user.language
-    kept = container_until(services, rental)
-    keep_ws = services.config.lifecycle.workspace_retention
-    workspace = (t(lang, "life_ws_forever") if keep_ws is None else
-                 t(lang, "life_ws_until",
-                   at=sch.lab_time(services, kept - services.config.lifecycle.container_retention
-                                   + keep_ws)))
-    text = t(lang, "life_expired", ref=rental.ref, until=sch.lab_time(services, kept),
-             workspace=workspace)
+    text = t(lang, "life_expired", ref=rental.ref,
+             until=sch.lab_time(services, container_until(services, rental)),
+             workspace=workspace_note(services, rental))
     await services.notifier.send(user.telegram_id, text, [[sch.extend_button(lang, rental)]])
 
 
