@@ -142,3 +142,21 @@ def load_test_image(engines: list[Engine], tarball: Path) -> dict[str, str]:
     with ThreadPoolExecutor(len(engines)) as pool:
         ids = pool.map(lambda engine: import_into(engine, tarball), engines)
         return dict(zip((engine.name for engine in engines), ids, strict=True))
+
+
+def distinct_layer(tarball: Path, into: Path) -> Path:
+    """The rootfs as a layer Docker cannot share with the imported test image.
+
+    A pulled layer whose content equals a local one is deduplicated into it, so it would
+    outlive the pulled image and every later pull would say "Already exists". Extra end-of-
+    archive padding (a second gzip member of zero blocks) changes the layer's digest and
+    nothing in the filesystem. Cached next to the tarball.
+    """
+    target = into.with_name(tarball.name.replace(".tar.gz", "-registry.tar.gz"))
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(tarball, partial)
+        with partial.open("ab") as out:
+            out.write(gzip.compress(b"\0" * 10240))
+        partial.rename(target)
+    return target

@@ -104,7 +104,8 @@ class Rig:
             return
         registry.start()
         ref = f"{REGISTRY_REPO}:{REGISTRY_TAG}"
-        registry.push_tarball(ref, tarball, image.image_config(image.diff_id(tarball)))
+        layer = image.distinct_layer(tarball, tarball)
+        registry.push_tarball(ref, layer, image.image_config(image.diff_id(layer)))
         self._registry = registry
 
     def stop(self) -> None:
