@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from datetime import timedelta
 
 import pytest
 import zxingcpp
@@ -12,7 +13,7 @@ from PIL import Image
 
 from models.states import State
 from models.tables import GpuAllocation, Rental
-from tests.e2e.harness import Harness, request_rental, workspace
+from tests.e2e.harness import Harness, rent, request_rental, workspace
 from tests.e2e.sshcheck import credentials_of, http_status_line, ssh
 
 pytestmark = [pytest.mark.rig, pytest.mark.e2e]
@@ -93,3 +94,21 @@ async def test_non_admin_cannot_press_a_card(harness: Harness) -> None:
     assert any("Only lab admins" in (a.text or "") for a in harness.emu.callback_answers)
     assert Rental.get_by_id(1).state == State.PENDING.value
     assert GpuAllocation.select().count() == 0
+
+
+async def test_password_message_is_deleted_after_the_announced_time(harness: Harness) -> None:
+    boss, _ = await harness.admins()
+    await rent(harness, boss, 1010, unit="day", quantity=3)
+    student = harness.person(1010)
+    creds = await student.wait_message(contains="ssh root@")
+    qr = await student.wait_message(predicate=lambda m: m.photo is not None
+                                    and "Jupyter" in (m.caption or ""))
+    assert "will be deleted" in creds.text
+    harness.clock.advance(timedelta(hours=23, minutes=59))
+    await harness.tick()
+    assert not creds.deleted and not qr.deleted
+    harness.clock.advance(timedelta(minutes=2))
+    await harness.tick()
+    assert creds.deleted and qr.deleted
+    await harness.tick()  # a second tick has nothing left to delete
+    assert not harness.emu.errors
