@@ -23,8 +23,9 @@ async def after_decision(services: Services, decision: approve.Decision, now: da
         return
     await services.notifier.send(user.telegram_id, t(user.language, "req_approved",
                                                      ref=rental.ref))
-    await charge(services, rental, now)
+    # Start the container work first: the charge's messages go out while Docker works.
     services.spawn(provision(services, rental.id), name=f"provision-R{rental.id}")
+    await charge(services, rental, now)
 
 
 async def charge(services: Services, rental: Rental, now: datetime) -> None:
