@@ -23,7 +23,9 @@ async def after_decision(services: Services, decision: approve.Decision, now: da
         return
     await services.notifier.send(user.telegram_id, t(user.language, "req_approved",
                                                      ref=rental.ref))
-    # Start the container work first: the charge's messages go out while Docker works.
+    # Start the container work first: the charge's messages go out while Docker works. The
+    # task only runs at our next await, and the charge is written before that, so a rental
+    # that fails is always credited against a charge that exists.
     services.spawn(provision(services, rental.id), name=f"provision-R{rental.id}")
     await charge(services, rental, now)
 
