@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -25,36 +26,31 @@ class TelegramNotifier:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None) -> int | None:
+    async def _deliver(self, chat_id: int, what: str,
+                       sending: Awaitable[Message]) -> int | None:
+        """Send, or log and return None when the chat refuses the bot (blocked, never started)."""
         try:
-            msg = await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                              reply_markup=markup(buttons))
+            msg = await sending
         except Forbidden:
-            logger.warning("chat %s does not accept messages from the bot", chat_id)
+            logger.warning("chat %s does not accept %s from the bot", chat_id, what)
             return None
         return msg.message_id
+
+    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None) -> int | None:
+        return await self._deliver(chat_id, "messages", self.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup(buttons)))
 
     async def send_photo(self, chat_id: int, photo: bytes, caption: str,
                          buttons: Keyboard | None = None) -> int | None:
-        try:
-            msg = await self.bot.send_photo(chat_id, InputFile(photo, filename="qr.png"),
-                                            caption=caption, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup(buttons))
-        except Forbidden:
-            logger.warning("chat %s does not accept photos from the bot", chat_id)
-            return None
-        return msg.message_id
+        return await self._deliver(chat_id, "photos", self.bot.send_photo(
+            chat_id, InputFile(photo, filename="qr.png"), caption=caption,
+            parse_mode=ParseMode.HTML, reply_markup=markup(buttons)))
 
     async def send_document(self, chat_id: int, data: bytes, filename: str,
                             caption: str = "") -> int | None:
-        try:
-            msg = await self.bot.send_document(chat_id, InputFile(data, filename=filename),
-                                               caption=caption or None,
-                                               parse_mode=ParseMode.HTML)
-        except Forbidden:
-            logger.warning("chat %s does not accept documents from the bot", chat_id)
-            return None
-        return msg.message_id
+        return await self._deliver(chat_id, "documents", self.bot.send_document(
+            chat_id, InputFile(data, filename=filename), caption=caption or None,
+            parse_mode=ParseMode.HTML))
 
     async def edit(self, chat_id: int, message_id: int, text: str,
                    buttons: Keyboard | None = None) -> bool:
