@@ -24,7 +24,7 @@ from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.usecases import admins
 from bot.usecases.hosts import sync_hosts
-from bot.usecases.housekeeping import recover_interrupted
+from bot.usecases.housekeeping import recover_interrupted, resume_approved
 from handlers import admin, approval, billing, rentals, request, start
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = services_of(app.bot_data)
     await sync_hosts(services)
     await recover_interrupted(services)
+    resume_approved(services)
     await set_default_commands(app.bot, services.config.language)
     if app.job_queue is not None and services.tick_seconds > 0:
         app.job_queue.run_repeating(jobs.tick, interval=services.tick_seconds, first=1,

@@ -73,6 +73,7 @@ MESSAGES: dict[str, str] = {
     "req_submitted": "📨 Request {ref} submitted, waiting for approval. I will message you here.",
     "req_cancelled": "Cancelled. Nothing was submitted.",
     "req_approved": "✅ Request {ref} approved. Preparing your container…",
+    "req_approved_pay": "✅ Request {ref} approved. Please pay the order below; your container starts as soon as the payment is recorded.",
     "req_rejected": "❌ Request {ref} was rejected. Reason: {reason}",
     # --- approval cards ---
     "card": "<b>Request {ref}</b>\nWho: {who} · id <code>{tid}</code> · {past} earlier request(s)\nImage: <code>{image}</code>\nGPUs: {gpus} · {plan} · {price}\nPurpose: {purpose}\nExtra ports: {ports}",

@@ -72,6 +72,7 @@ MESSAGES: dict[str, str] = {
     "req_submitted": "📨 申请 {ref} 已提交，等待审批。结果会在这里通知你。",
     "req_cancelled": "已取消，没有提交任何申请。",
     "req_approved": "✅ 申请 {ref} 已批准，正在准备容器…",
+    "req_approved_pay": "✅ 申请 {ref} 已批准。请支付下方订单，付款确认后容器会立即启动。",
     "req_rejected": "❌ 申请 {ref} 被拒绝。原因：{reason}",
     # --- approval cards ---
     "card": "<b>申请 {ref}</b>\n申请人：{who} · id <code>{tid}</code> · 以往申请 {past} 次\n镜像：<code>{image}</code>\nGPU：{gpus} 块 · {plan} · {price}\n用途：{purpose}\n额外端口：{ports}",

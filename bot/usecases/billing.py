@@ -143,6 +143,10 @@ async def _pay(services: Services, admin: User, entry_id: int, amount: int | Non
     await services.notifier.send(student.telegram_id,
                                  t(student.language, "bill_paid_student", **values))
     text = t(admin.language, "bill_paid_admin", student=esc(display_name(student)), **values)
+    if payment.rental is not None:
+        from bot.usecases.decide import start_if_payable  # decide charges through this module
+
+        start_if_payable(services, payment.rental)
     return PaymentDone(payment, student, found.reference, payment.amount, balance, text)
 
 

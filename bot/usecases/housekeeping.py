@@ -57,3 +57,12 @@ async def _remove_by_name(services: Services, host: str, rental: Rental) -> None
                 await services.runtime.remove(host, cid)
     except RuntimeFault as fault:
         logger.error("R%d: cannot clean up on %s: %s", rental.id, host, fault.message)
+
+
+def resume_approved(services: Services) -> int:
+    """Approved rentals whose provisioning never started (a crash right after the decision,
+    or a payment recorded while the bot was down) are started now."""
+    from bot.usecases.decide import start_if_payable
+
+    waiting = Rental.select().where(Rental.state == State.APPROVED.value)
+    return sum(start_if_payable(services, rental) for rental in waiting)

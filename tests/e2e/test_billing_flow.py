@@ -10,7 +10,8 @@ import zxingcpp
 from PIL import Image
 
 from billing import ledger
-from models.tables import LedgerEntry, User
+from models.states import State
+from models.tables import LedgerEntry, Rental, User
 from tests.e2e.harness import Harness, rent
 
 pytestmark = [pytest.mark.rig, pytest.mark.e2e]
@@ -71,3 +72,19 @@ async def test_students_cannot_read_the_report(harness: Harness) -> None:
     student = await harness.user(4002, "Nosy", "en")
     await student.send("/report")
     await student.wait_message(contains="Only lab admins")
+
+
+@pytest.mark.config(billing={"collect": "before"})
+async def test_pay_first_policy_starts_the_container_once_paid(harness: Harness) -> None:
+    boss, _ = await harness.admins()
+    rental = await rent(harness, boss, 4003, unit="hour", quantity=2)
+    student = harness.person(4003)
+    await student.wait_message(contains="starts as soon as the payment is recorded")
+    assert Rental.get_by_id(rental.id).state == State.APPROVED.value
+    assert harness.rig.engine("HPC1").client().containers.list(all=True) == []
+
+    entry = LedgerEntry.get((LedgerEntry.rental == rental) & (LedgerEntry.kind == "charge"))
+    order = await boss.wait_message(contains=f"Order {entry.reference}")
+    await boss.press(order, "Mark paid")
+    await student.wait_message(contains="ssh root@", timeout=30)
+    assert Rental.get_by_id(rental.id).state == State.ACTIVE.value
