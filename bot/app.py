@@ -25,7 +25,7 @@ from bot.services import SERVICES_KEY, Services, services_of
 from bot.usecases import admins
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
-from handlers import admin, approval, billing, rentals, request, start
+from handlers import admin, approval, billing, lifecycle, rentals, request, start
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     approval.register(app)
     rentals.register(app)
     admin.register(app)
+    lifecycle.register(app)
     billing.register(app)
     app.add_error_handler(on_error)
 

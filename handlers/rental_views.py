@@ -24,6 +24,8 @@ def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard
              address=esc(address), ssh=ports.get(22, "—"), jupyter=ports.get(8888, "—"),
              until=until)
     buttons: Keyboard = []
+    if State(rental.state) in (State.ACTIVE, State.EXPIRED):
+        buttons.append([Button(t(lang, "life_btn_extend"), f"ext:{rental.id}")])
     if State(rental.state) in RELEASABLE:
         buttons.append([Button(t(lang, "btn_release"), f"rel:{rental.id}")])
     return text, buttons

@@ -47,6 +47,8 @@ def rig_config(rig: Rig, emu: BotApiEmulator, db_url: str, **overrides: Any) -> 
                     "ref": "nvcr.io/nvidia/tensorflow:20.12-tf2-py3"}],
         "rental": {"ready_timeout_s": 45, "registry_allow": ["nvcr.io", "docker.io",
                                                             rig.registry]},
+        # Daily messages follow the real lab clock; tests that want them switch them on.
+        "lifecycle": {"daily_summary": False, "admin_digest": False},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
