@@ -131,3 +131,24 @@ async def ensure_image(engine: Engine, ref: str, on_progress: Progress | None = 
         return False
     await pull(engine, ref, on_progress)
     return True
+
+
+def _remove_repository(client: docker.DockerClient, repository: str) -> int:
+    removed = 0
+    for image in client.images.list(name=repository):
+        for tag in image.tags:
+            try:
+                client.api.remove_image(tag)
+                removed += 1
+            except docker.errors.NotFound:
+                continue  # already gone
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: still used by a container; keep it
+                    raise
+                logger.info("image %s still in use; kept", tag)
+    return removed
+
+
+async def remove_repository(engine: Engine, repository: str) -> int:
+    """Remove every tag of ``repository`` (e.g. a rental's revival images); returns how many."""
+    return await engine.call("remove images", lambda c: _remove_repository(c, repository))

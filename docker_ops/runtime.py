@@ -102,6 +102,9 @@ class DockerRuntime:
     async def remove(self, host: str, cid: str) -> None:
         await self._do(host, lambda e: containers.remove(e, cid))
 
+    async def remove_images(self, host: str, repository: str) -> int:
+        return await self._do(host, lambda e: images.remove_repository(e, repository))
+
     async def published_ports(self, host: str) -> set[int]:
         return await self._do(host, containers.published_ports)
 

@@ -20,6 +20,7 @@ from bot.services import Services
 from bot.usecases import inventory
 from bot.usecases import schedule as sch
 from bot.usecases.provision import Claim, run_spec
+from bot.usecases.release import revival_repository
 from bot.usecases.retention import workspace_note
 from models import queries
 from models.db import db
@@ -230,7 +231,7 @@ async def _recreate(services: Services, rental: Rental, gpus: list[str],
     """Commit the stopped container (system packages and all) and run that image on other
     GPUs. The password and Jupyter token live in the image, so the student changes nothing."""
     host_cfg = services.config.host(sch.host_name(rental))
-    repo, tag = f"gpurent/r{rental.id}", f"rev{sch.epoch(now)}"
+    repo, tag = revival_repository(rental), f"rev{sch.epoch(now)}"
     base = run_spec(services, rental, Claim(host_cfg, tuple(gpus), queries.rental_ports(rental)),
                     token="")
     spec = replace(base, name=f"gpurent-r{rental.id}-{tag}", image=f"{repo}:{tag}", env={})

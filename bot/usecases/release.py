@@ -35,7 +35,7 @@ async def release(services: Services, rental_id: int, user: User, now: datetime)
         raise UserError("my_not_releasable", ref=rental.ref, state=state.value)
     if rental.container_id and rental.host is not None:
         try:
-            await services.runtime.remove(rental.host.name, rental.container_id)
+            await remove_container(services, rental.host.name, rental)
         except RuntimeFault as fault:
             logger.error("R%d: cannot remove container: %s", rental.id, fault.message)
             raise UserError("my_release_failed", ref=rental.ref) from None
@@ -63,6 +63,20 @@ def credit_unused_days(services: Services, rental: Rental, now: datetime) -> int
     if due > 0:
         ledger.credit(rental.user, due, f"early release of {rental.ref}", now, rental=rental)
     return due
+
+
+def revival_repository(rental: Rental) -> str:
+    """Where a revived rental's committed images live on its host."""
+    return f"gpurent/r{rental.id}"
+
+
+async def remove_container(services: Services, host: str, rental: Rental) -> None:
+    """The rental's container and the images its revivals left behind (disk is not free)."""
+    await services.runtime.remove(host, rental.container_id)
+    try:
+        await services.runtime.remove_images(host, revival_repository(rental))
+    except RuntimeFault as fault:
+        logger.warning("R%d: revival images not removed: %s", rental.id, fault.message)
 
 
 def my_rentals(user: User) -> list[Rental]:

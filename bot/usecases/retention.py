@@ -19,6 +19,7 @@ from bot.i18n import esc, t
 from bot.ports import Keyboard, RuntimeFault
 from bot.services import Services
 from bot.usecases import schedule as sch
+from bot.usecases.release import remove_container
 from models import queries
 from models.db import db
 from models.states import State
@@ -103,7 +104,7 @@ async def _remove_container(services: Services, rental: Rental, plan: Schedule,
         if fresh.state != State.EXPIRED.value or fresh.expires_at != rental.expires_at:
             return 0
         if fresh.container_id and fresh.host is not None:
-            await services.runtime.remove(fresh.host.name, fresh.container_id)
+            await remove_container(services, fresh.host.name, fresh)
         with db.atomic():
             queries.must_transition(rental.id, State.RELEASED, expect=[State.EXPIRED],
                                     ended_at=queries.from_db(fresh.expires_at))

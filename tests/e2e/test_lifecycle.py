@@ -112,8 +112,11 @@ async def test_three_day_rental_lives_through_every_stage(harness: Harness) -> N
     removal = end2 + timedelta(days=7)
     await advance(h, iter([end2 + timedelta(days=4), removal - 12 * HOUR]))
     assert container_state(h, rental) == "exited"
+    revival_images = h.rig.engine("HPC1").client().images.list(name=f"gpurent/r{rental.id}")
+    assert len(revival_images) == 1  # the commit that moved it to GPU 1
     await advance(h, iter([removal + HOUR]))
     assert container_state(h, rental) == "gone"
+    assert h.rig.engine("HPC1").client().images.list(name=f"gpurent/r{rental.id}") == []
     folder = workspace(h.rig, "HPC1", 7001)
     assert (folder / "data.txt").read_text() == "thesis\n"
 

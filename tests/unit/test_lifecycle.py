@@ -135,6 +135,13 @@ class FakeRuntime:
             raise RuntimeFault("gone", f"no container {cid}", transient=False)
         return self.boxes[cid]
 
+    async def remove_images(self, host: str, repository: str) -> int:
+        self._call("remove_images", host, repository)
+        gone = {(h, ref) for h, ref in self.images
+                if h == host and ref.startswith(repository + ":")}
+        self.images -= gone
+        return len(gone)
+
     async def published_ports(self, host: str) -> set[int]:
         return set()
 
