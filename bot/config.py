@@ -18,7 +18,7 @@ from typing import Any
 from billing.money import MoneyError, parse_money
 from billing.plans import UNITS, Plan, PlanError, PriceTable
 
-DEFAULT_DB_URL = "sqlite:///var/lib/gpurent/gpurent.db"
+DEFAULT_DB_URL = "sqlite:///gpurent.db"  # relative to the working directory
 DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
 _SIZE = re.compile(r"^\d+[bkmg]?$", re.IGNORECASE)
 
