@@ -10,8 +10,8 @@ from billing import ledger
 from billing.money import format_money
 from bot.i18n import esc, t
 from bot.services import Services
+from bot.usecases import admins, usage
 from bot.usecases import schedule as sch
-from bot.usecases import usage
 from bot.usecases.users import display_name
 from models import queries
 from models.states import State
@@ -67,11 +67,11 @@ def summary_text(services: Services, user: User, rentals: list[Rental], now: dat
 async def admin_digest(services: Services, now: datetime) -> int:
     cfg = services.config.lifecycle
     day = _today_after(services, now, cfg.digest_time) if cfg.admin_digest else None
-    if day is None or not sch.admin_chats(services) or not sch.claim(f"digest:{day}", now):
+    targets = admins.targets(services)
+    if day is None or not targets or not sch.claim(f"digest:{day}", now):
         return 0
-    text = digest_text(services, services.config.language, now)
-    for chat_id in sch.admin_chats(services):
-        await services.notifier.send(chat_id, text)
+    for chat_id, lang in targets:
+        await services.notifier.send(chat_id, digest_text(services, lang, now))
     return 1
 
 

@@ -107,11 +107,6 @@ def span_text(lang: str, delta: timedelta) -> str:
     return " ".join(t(lang, f"life_span_{unit}", n=n) for unit, n in shown)
 
 
-def admin_chats(services: Services) -> list[int]:
-    tg = services.config.telegram
-    return [tg.admin_chat] if tg.admin_chat else list(tg.admins)
-
-
 def extend_button(lang: str, rental: Rental) -> Button:
     return Button(t(lang, "life_btn_extend"), f"ext:{rental.id}")
 
