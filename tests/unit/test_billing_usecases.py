@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,54 +14,18 @@ from billing import ledger
 from bot.clock import FrozenClock
 from bot.config import parse_config
 from bot.errors import UserError
-from bot.ports import Button, Keyboard
+from bot.ports import Button
 from bot.services import Services
 from bot.usecases import billing as uc
 from handlers.billing import parse_pay_data
 from models.tables import LedgerEntry, Rental, User
+from tests.fakes import RecordingNotifier
 from tests.unit.test_ledger import make_rental, make_user
 from tests.unit.test_payment import decode
 
 NOW = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # already December 1st in Shanghai
 ADMIN_TG, ADMIN_CHAT, STUDENT_TG = 9001, -100123, 1001
 PAYLOAD = "https://pay.example/lab?amount={amount}&ref={reference}"
-
-
-@dataclass
-class Sent:
-    chat_id: int
-    text: str
-    buttons: Keyboard | None = None
-    photo: bytes | None = None
-
-
-@dataclass
-class RecordingNotifier:
-    sent: list[Sent] = field(default_factory=list)
-
-    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None) -> int | None:
-        self.sent.append(Sent(chat_id, text, buttons))
-        return len(self.sent)
-
-    async def send_photo(self, chat_id: int, photo: bytes, caption: str,
-                         buttons: Keyboard | None = None) -> int | None:
-        self.sent.append(Sent(chat_id, caption, buttons, photo))
-        return len(self.sent)
-
-    async def send_document(self, chat_id: int, data: bytes, filename: str,
-                            caption: str = "") -> int | None:
-        self.sent.append(Sent(chat_id, caption))
-        return len(self.sent)
-
-    async def edit(self, chat_id: int, message_id: int, text: str,
-                   buttons: Keyboard | None = None) -> bool:
-        return True
-
-    async def delete(self, chat_id: int, message_id: int) -> bool:
-        return True
-
-    def to(self, chat_id: int) -> list[Sent]:
-        return [s for s in self.sent if s.chat_id == chat_id]
 
 
 def make_services(**telegram: Any) -> Services:

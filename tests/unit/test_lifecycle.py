@@ -17,55 +17,18 @@ from bot.clock import FrozenClock
 from bot.config import parse_config
 from bot.errors import UserError
 from bot.jobs import run_tick
-from bot.ports import GpuReading, Keyboard, Progress, RunSpec, RuntimeFault
+from bot.ports import GpuReading, Progress, RunSpec, RuntimeFault
 from bot.services import Services
 from bot.usecases import extend
 from bot.usecases.provision import provision
 from models import queries
 from models.states import State
 from models.tables import AuditEvent, GpuAllocation, Rental, User
+from tests.fakes import RecordingNotifier
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 STUDENT, OTHER, THIRD, ADMIN = 1001, 1002, 1003, 9001
 ROOT = "/data/ws"
-
-
-@dataclass
-class Sent:
-    chat_id: int
-    text: str
-    buttons: Keyboard | None = None
-
-    @property
-    def data(self) -> list[str]:
-        return [b.data or "" for row in self.buttons or [] for b in row]
-
-
-@dataclass
-class RecordingNotifier:
-    sent: list[Sent] = field(default_factory=list)
-
-    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None) -> int | None:
-        self.sent.append(Sent(chat_id, text, buttons))
-        return len(self.sent)
-
-    async def send_photo(self, chat_id: int, photo: bytes, caption: str,
-                         buttons: Keyboard | None = None) -> int | None:
-        return await self.send(chat_id, caption, buttons)
-
-    async def send_document(self, chat_id: int, data: bytes, filename: str,
-                            caption: str = "") -> int | None:
-        return await self.send(chat_id, caption)
-
-    async def edit(self, chat_id: int, message_id: int, text: str,
-                   buttons: Keyboard | None = None) -> bool:
-        return True
-
-    async def delete(self, chat_id: int, message_id: int) -> bool:
-        return True
-
-    def to(self, chat_id: int, containing: str = "") -> list[Sent]:
-        return [s for s in self.sent if s.chat_id == chat_id and containing in s.text]
 
 
 @dataclass
