@@ -15,11 +15,13 @@ from telegram.ext import (
     ApplicationBuilder,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
+    filters,
 )
 
 from bot import jobs
-from bot.i18n import t
-from bot.menus import set_default_commands
+from bot.i18n import language_for, t
+from bot.menus import ADMIN_COMMANDS, set_default_commands
 from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.usecases import admins
@@ -53,6 +55,9 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin.register(app)
     lifecycle.register(app)
     billing.register(app)
+    known = filters.Regex(r"^/(" + "|".join(ADMIN_COMMANDS) + r")(@\w+)?(\s|$)")
+    # Last group: answers only commands that no handler above knows.
+    app.add_handler(MessageHandler(filters.COMMAND & ~known, start.unknown_command), group=9)
     app.add_error_handler(on_error)
 
 
@@ -75,14 +80,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context.bot_data)
     lang = services.config.language
     if isinstance(update, Update) and update.effective_chat is not None:
+        user = update.effective_user
+        said = language_for(user.language_code if user else None, lang)
         try:
-            await context.bot.send_message(update.effective_chat.id, t(lang, "error_generic"))
+            await context.bot.send_message(update.effective_chat.id, t(said, "error_generic"))
         except TelegramError:
             logger.warning("could not tell the user about the error")
     error = html.escape(type(context.error).__name__ + ": " + str(context.error))[:500]
-    for chat_id in admins.chat_ids(services):
+    for chat_id, admin_lang in admins.targets(services):
         try:
-            await context.bot.send_message(chat_id, t(lang, "admin_alert", error=error),
+            await context.bot.send_message(chat_id, t(admin_lang, "admin_alert", error=error),
                                            parse_mode=ParseMode.HTML)
         except TelegramError:
             logger.warning("could not alert admin chat %s", chat_id)

@@ -32,3 +32,9 @@ async def help_command(update: Update, context: Context) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_text(t(user.language, "help"),
                                                   parse_mode=ParseMode.HTML)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    user = current_user(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(t(user.language, "unknown_command"))
