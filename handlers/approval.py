@@ -10,7 +10,7 @@ from bot.i18n import t
 from bot.notify import markup
 from bot.usecases import approve
 from bot.usecases.decide import after_decision
-from handlers.common import Context, current_user, services
+from handlers.common import Context, alert, current_user, services
 
 TYPED_REASON_KEY = "reject_for"
 
@@ -25,7 +25,7 @@ async def _decide(update: Update, context: Context, rental_id: int, ok: bool,
     except UserError as error:
         text = error.render(admin.language)
         if query is not None:
-            await query.answer(text[:190], show_alert=True)
+            await alert(query, text)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
         return
@@ -52,7 +52,7 @@ async def on_reject(update: Update, context: Context) -> None:
         approve.require_admin(svc, admin.telegram_id)
         rental = approve.open_card(_rental_id(query.data), admin.language, svc)
     except UserError as error:
-        await query.answer(error.render(admin.language)[:190], show_alert=True)
+        await alert(query, error.render(admin.language))
         return
     await query.answer()
     await query.edit_message_reply_markup(markup(approve.reason_buttons(rental, admin.language)))

@@ -22,7 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.errors import UserError
 from bot.i18n import t
 from bot.usecases import billing as uc
-from handlers.common import Context, current_user, services
+from handlers.common import Context, alert, current_user, services
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ async def on_pay(update: Update, context: Context) -> None:
         else:
             prompt = uc.ask_amount(svc, admin.telegram_id, order_id)
     except UserError as error:
-        await query.answer(error.render(admin.language)[:190], show_alert=True)
+        await alert(query, error.render(admin.language))
         return
     await query.answer()
     if mode == "full":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.ext import ContextTypes
 
 from bot.services import Services, services_of
@@ -28,3 +28,13 @@ def current_user(update: Update, context: Context) -> User:
     svc = services(context)
     return register(person_of(update), svc.config.telegram.admins, svc.config.language,
                     svc.clock.now())
+
+
+ALERT_LIMIT = 200  # Telegram's limit for the text of a callback query answer
+
+
+async def alert(query: CallbackQuery, text: str) -> None:
+    """Answer a button press with a pop-up, cut to what Telegram accepts."""
+    if len(text) > ALERT_LIMIT:
+        text = text[:ALERT_LIMIT - 1] + "…"
+    await query.answer(text, show_alert=True)

@@ -13,7 +13,7 @@ from bot.ports import Button
 from bot.usecases import release as uc
 from bot.usecases import waitlist
 from handlers import rental_views as views
-from handlers.common import Context, current_user, services
+from handlers.common import Context, alert, current_user, services
 
 
 async def my(update: Update, context: Context) -> None:
@@ -39,7 +39,7 @@ async def on_release(update: Update, context: Context) -> None:
     try:
         rental = uc.owned(rental_id, user)
     except UserError as error:
-        await query.answer(error.render(user.language)[:190], show_alert=True)
+        await alert(query, error.render(user.language))
         return
     await query.answer()
     yes = Button(t(user.language, "btn_release_yes"), f"relok:{rental.id}")

@@ -23,7 +23,7 @@ from bot.notify import markup
 from bot.usecases import request as uc
 from bot.usecases.approve import send_cards
 from handlers import request_views as views
-from handlers.common import Context, current_user, services
+from handlers.common import Context, alert, current_user, services
 from handlers.request_views import (
     BACK,
     CUSTOM,
@@ -60,7 +60,7 @@ async def show(update: Update, context: Context, state: int, edit: bool = True) 
 async def refuse(update: Update, context: Context, error: UserError, state: int) -> int:
     user = current_user(update, context)
     if update.callback_query is not None:
-        await update.callback_query.answer(error.render(user.language)[:190], show_alert=True)
+        await alert(update.callback_query, error.render(user.language))
         return state
     if update.effective_message is not None:
         await update.effective_message.reply_text(error.render(user.language),

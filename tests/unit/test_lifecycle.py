@@ -201,14 +201,6 @@ def lifecycle_texts(services: Services, chat_id: int = STUDENT) -> list[str]:
     return [s.text for s in notifier.to(chat_id) if s.text.startswith(marks)]
 
 
-@pytest.fixture
-def runtime() -> FakeRuntime:
-    return FakeRuntime()
-
-
-@pytest.fixture
-def svc(database: str, runtime: FakeRuntime) -> Services:
-    return make_services(runtime)
 
 
 # --- reminders ----------------------------------------------------------------------------

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from bot.clock import FrozenClock
 from bot.ports import RuntimeFault
 from bot.services import Services
@@ -33,14 +31,6 @@ WORKSPACE = ("h1", f"{ROOT}/u{STUDENT}")
 TF2 = "nvcr.io/nvidia/tensorflow:20.12-tf2-py3"
 
 
-@pytest.fixture
-def runtime() -> FakeRuntime:
-    return FakeRuntime()
-
-
-@pytest.fixture
-def svc(database: str, runtime: FakeRuntime) -> Services:
-    return make_services(runtime)
 
 
 def warnings(svc: Services) -> list[str]:
