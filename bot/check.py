@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Config, ConfigError
-from bot.ports import RuntimeFault
+from bot.ports import RuntimeFaultError
 from docker_ops.runtime import DockerRuntime
 
 
@@ -36,11 +36,11 @@ async def check_config(config: Config) -> tuple[list[str], bool]:
 async def _check_host(runtime: DockerRuntime, name: str, url: str) -> tuple[str, bool]:
     try:
         info = await runtime.info(name)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         return f"host {name} ({url}): UNREACHABLE: {fault.message}", False
     try:
         gpus = await runtime.gpus(name)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         return f"host {name}: Docker {info.server_version}, GPUs: PROBLEM: {fault.message}", False
     if not gpus:
         return f"host {name}: Docker {info.server_version}, GPUs: NONE FOUND", False

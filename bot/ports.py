@@ -54,7 +54,7 @@ class RunSpec:
     memlock: int = -1
 
 
-class RuntimeFault(Exception):
+class RuntimeFaultError(Exception):
     """A container operation failed. ``kind`` is one of: unreachable, pull, port_in_use,
     start, not_ready, gone. ``transient`` faults are worth another try later."""
 
@@ -76,7 +76,7 @@ class GpuReading(NamedTuple):
 
 
 class ContainerRuntime(Protocol):
-    """Containers on named hosts. Every method raises RuntimeFault, nothing else."""
+    """Containers on named hosts. Every method raises RuntimeFaultError, nothing else."""
 
     async def ping(self, host: str) -> None: ...
 

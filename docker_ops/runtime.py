@@ -1,5 +1,5 @@
 """The Docker implementation of the use cases' ContainerRuntime: host names to Engines,
-our RunSpec to the SDK's arguments, docker_ops errors to RuntimeFault."""
+our RunSpec to the SDK's arguments, docker_ops errors to RuntimeFaultError."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from bot.config import HostConfig
-from bot.ports import GpuReading, Progress, RunSpec, RuntimeFault
+from bot.ports import GpuReading, Progress, RunSpec, RuntimeFaultError
 from docker_ops import containers, images
 from docker_ops.engine import Engine, HostConn, HostInfo
 from docker_ops.errors import (
@@ -39,12 +39,12 @@ _KINDS: tuple[tuple[type[DockerOpsError], str], ...] = (
 )
 
 
-def to_fault(exc: DockerOpsError) -> RuntimeFault:
+def to_fault(exc: DockerOpsError) -> RuntimeFaultError:
     kind = next((k for cls, k in _KINDS if isinstance(exc, cls)), "start")
     # A container whose SSH never answers will not answer on a second try either.
     transient = exc.transient and kind != "not_ready"
     port = exc.port if isinstance(exc, PortInUseError) else None
-    return RuntimeFault(kind, exc.message, transient=transient, port=port)
+    return RuntimeFaultError(kind, exc.message, transient=transient, port=port)
 
 
 class DockerRuntime:
@@ -60,7 +60,8 @@ class DockerRuntime:
         try:
             return self.engines[host]
         except KeyError:
-            raise RuntimeFault("unreachable", f"unknown host {host}", transient=False) from None
+            raise RuntimeFaultError("unreachable", f"unknown host {host}",
+                                    transient=False) from None
 
     async def _do(self, host: str, work: Callable[[Engine], Awaitable[T]]) -> T:
         try:
@@ -119,7 +120,7 @@ class DockerRuntime:
         if cfg.gpus is not None:
             return [(g, "", 0) for g in cfg.gpus]
         if not cfg.docker_url.startswith("unix://"):
-            raise RuntimeFault("config", f"host {host}: gpus = \"nvml\" reads only this "
+            raise RuntimeFaultError("config", f"host {host}: gpus = \"nvml\" reads only this "
                                "machine's GPUs; list the GPU ids for a remote host",
                                transient=False)
         probe = self.probe or detect_probe()
@@ -161,7 +162,7 @@ class DockerRuntime:
 
 def _dir_name(name: str) -> str:
     if not _DIR_NAME.fullmatch(name) or ".." in name:
-        raise RuntimeFault("start", f"refusing odd directory name {name!r}", transient=False)
+        raise RuntimeFaultError("start", f"refusing odd directory name {name!r}", transient=False)
     return name
 
 

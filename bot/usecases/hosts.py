@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.ports import RuntimeFault
+from bot.ports import RuntimeFaultError
 from bot.services import Services
 from models import queries
 from models.tables import Host
@@ -22,7 +22,7 @@ async def sync_hosts(services: Services) -> dict[str, str]:
             gpus = await services.runtime.gpus(cfg.name)
             if not gpus:
                 problems[cfg.name] = "no GPUs found"
-        except RuntimeFault as fault:
+        except RuntimeFaultError as fault:
             problems[cfg.name] = fault.message
         queries.ensure_hosts([(cfg.name, cfg.public_address, gpus)])
         reachable = cfg.name not in problems or problems[cfg.name] == "no GPUs found"
@@ -40,7 +40,7 @@ async def refresh_unreachable(services: Services) -> list[str]:
         try:
             await services.runtime.ping(host.name)
             gpus = await services.runtime.gpus(host.name)
-        except RuntimeFault:
+        except RuntimeFaultError:
             continue
         queries.ensure_hosts([(host.name, host.public_address, gpus)])
         Host.update(reachable=True, last_error="").where(Host.id == host.id).execute()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.ports import RuntimeFault
+from bot.ports import RuntimeFaultError
 from bot.services import Services
 from models import queries
 from models.db import db
@@ -55,7 +55,7 @@ async def _remove_by_name(services: Services, host: str, rental: Rental) -> None
         for cid, labels, _state in await services.runtime.list_ours(host):
             if labels.get("gpurent.rental") == str(rental.id):
                 await services.runtime.remove(host, cid)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         logger.error("R%d: cannot clean up on %s: %s", rental.id, host, fault.message)
 
 

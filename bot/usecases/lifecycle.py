@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.errors import UserError
 from bot.i18n import t
-from bot.ports import RuntimeFault
+from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.usecases import inventory
 from bot.usecases import schedule as sch
@@ -96,7 +96,7 @@ async def _stop(services: Services, rental: Rental, now: datetime) -> bool:
         return True
     try:
         await services.runtime.stop(rental.host.name, rental.container_id)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         if fault.kind == "gone":
             return True
         expires = queries.from_db(rental.expires_at) or now
@@ -193,7 +193,7 @@ async def _revive_locked(services: Services, rental: Rental, expires: datetime,
             cid, name = await _start_same(services, rental)
         else:
             cid, name = await _recreate(services, rental, gpus, now)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         queries.release_gpus(rental, now)
         queries.audit("revive_failed", now, rental=rental, detail=fault.message[:500])
         raise UserError("life_revive_failed", ref=rental.ref) from fault
@@ -220,7 +220,7 @@ async def _start_same(services: Services, rental: Rental) -> tuple[str, str]:
     try:
         await services.runtime.start(host, cid)
         await _wait_ready(services, rental)
-    except RuntimeFault:
+    except RuntimeFaultError:
         await _quietly(services.runtime.stop(host, cid), rental, "stop")
         raise
     return cid, rental.container_name
@@ -239,7 +239,7 @@ async def _recreate(services: Services, rental: Rental, gpus: list[str],
     cid = await services.runtime.run(host_cfg.name, spec)
     try:
         await _wait_ready(services, rental)
-    except RuntimeFault:
+    except RuntimeFaultError:
         await _quietly(services.runtime.remove(host_cfg.name, cid), rental, "remove")
         raise
     await _quietly(services.runtime.remove(host_cfg.name, rental.container_id), rental, "remove")
@@ -250,6 +250,6 @@ async def _recreate(services: Services, rental: Rental, gpus: list[str],
 async def _quietly(op: Awaitable[None], rental: Rental, what: str) -> None:
     try:
         await op
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         logger.error("R%d: could not %s a container: %s", rental.id, what, fault.message)
 

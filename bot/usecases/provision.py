@@ -16,7 +16,7 @@ from billing.quote import quote
 from bot.config import HostConfig
 from bot.i18n import esc, t
 from bot.placement import best_fit, pick_ports
-from bot.ports import RunSpec, RuntimeFault
+from bot.ports import RunSpec, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import admins, inventory, progress
 from bot.usecases import credentials as cred
@@ -54,7 +54,7 @@ async def claim(services: Services, rental: Rental) -> Claim | None:
         host = Host.get(Host.name == spot.host)
         try:
             busy = await services.runtime.published_ports(spot.host)
-        except RuntimeFault as fault:
+        except RuntimeFaultError as fault:
             mark_unreachable(host, fault.message)
             continue
         wanted = container_ports(rental)
@@ -74,17 +74,18 @@ def _hold(services: Services, rental: Rental, host: Host, gpu_ids: tuple[str, ..
         with db.atomic():
             if not queries.transition(rental.id, State.PROVISIONING,
                                       expect=[State.APPROVED, State.QUEUED], host=host.id):
-                raise _Lost
+                raise _LostRaceError
             queries.allocate(rental, host, list(gpu_ids), ports, now)
     except queries.AllocationConflictError:
         logger.info("R%d: lost a GPU/port race, placing again", rental.id)
         return False
-    except _Lost:
-        raise RuntimeFault("gone", f"R{rental.id} is no longer waiting", transient=False) from None
+    except _LostRaceError:
+        raise RuntimeFaultError("gone", f"R{rental.id} is no longer waiting",
+                                transient=False) from None
     return True
 
 
-class _Lost(Exception):
+class _LostRaceError(Exception):
     pass
 
 
@@ -122,11 +123,11 @@ async def start_container(services: Services, rental: Rental, c: Claim, token: s
         try:
             spec = run_spec(services, rental, c, token)
             return str(await services.runtime.run(c.host.name, spec))
-        except RuntimeFault as fault:
+        except RuntimeFaultError as fault:
             if fault.kind != "port_in_use" or fault.port is None:
                 raise
             _swap_port(services, rental, c, fault.port)
-    raise RuntimeFault("port_in_use", "no free host port after several tries", transient=True)
+    raise RuntimeFaultError("port_in_use", "no free host port after several tries", transient=True)
 
 
 def _swap_port(services: Services, rental: Rental, c: Claim, taken: int) -> None:
@@ -135,7 +136,7 @@ def _swap_port(services: Services, rental: Rental, c: Claim, taken: int) -> None
     avoid = queries.held_ports(host) | {taken}
     new = pick_ports(c.host.port_range, avoid, 1, start_after=taken)
     if not new:
-        raise RuntimeFault("port_in_use", "the host's port range is full", transient=True)
+        raise RuntimeFaultError("port_in_use", "the host's port range is full", transient=True)
     queries.swap_port(rental, host, taken, new[0], services.clock.now())
     c.ports[inner] = new[0]
     logger.info("R%d: host port %d taken, using %d", rental.id, taken, new[0])
@@ -159,7 +160,7 @@ async def provision(services: Services, rental_id: int) -> bool:
         await services.runtime.set_root_password(c.host.name, cid, password)
         await services.runtime.wait_ready(c.host.name, c.host.public_address, c.ports[22],
                                           c.ports[8888], services.config.rental.ready_timeout_s)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         await undo(services, rental, c, cid, fault)
         return False
     await activate(services, rental, c, cid, password, token)
@@ -205,13 +206,13 @@ async def send_credentials(services: Services, rental: Rental, c: Claim, passwor
 
 
 async def undo(services: Services, rental: Rental, c: Claim, cid: str,
-               fault: RuntimeFault) -> None:
+               fault: RuntimeFaultError) -> None:
     """Leave nothing behind: container, GPUs, ports. Then queue again or fail."""
     logger.warning("R%d: provisioning failed on %s: %s", rental.id, c.host.name, fault.message)
     if cid:
         try:
             await services.runtime.remove(c.host.name, cid)
-        except RuntimeFault as exc:
+        except RuntimeFaultError as exc:
             logger.error("R%d: could not remove container %s: %s", rental.id, cid, exc.message)
     now = services.clock.now()
     with db.atomic():
@@ -232,7 +233,7 @@ async def undo(services: Services, rental: Rental, c: Claim, cid: str,
     await tell_failure(services, rental, fault)
 
 
-async def tell_failure(services: Services, rental: Rental, fault: RuntimeFault) -> None:
+async def tell_failure(services: Services, rental: Rental, fault: RuntimeFaultError) -> None:
     user = rental.user
     key = "prov_requeued" if fault.transient else "prov_failed"
     await services.notifier.send(user.telegram_id, t(user.language, key, ref=rental.ref,
@@ -240,7 +241,7 @@ async def tell_failure(services: Services, rental: Rental, fault: RuntimeFault) 
     await admins.tell(services, "admin_failed", ref=rental.ref, reason=_plain(fault))
 
 
-def _plain(fault: RuntimeFault) -> str:
+def _plain(fault: RuntimeFaultError) -> str:
     return esc(fault.message[:300])
 
 

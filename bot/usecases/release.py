@@ -9,7 +9,7 @@ from datetime import datetime
 from billing import ledger
 from billing.payment import refund_due
 from bot.errors import UserError
-from bot.ports import RuntimeFault
+from bot.ports import RuntimeFaultError
 from bot.services import Services
 from models import queries
 from models.db import db
@@ -36,7 +36,7 @@ async def release(services: Services, rental_id: int, user: User, now: datetime)
     if rental.container_id and rental.host is not None:
         try:
             await remove_container(services, rental.host.name, rental)
-        except RuntimeFault as fault:
+        except RuntimeFaultError as fault:
             logger.error("R%d: cannot remove container: %s", rental.id, fault.message)
             raise UserError("my_release_failed", ref=rental.ref) from None
     target = State.RELEASED if state in (State.ACTIVE, State.EXPIRED) else State.CANCELLED
@@ -75,7 +75,7 @@ async def remove_container(services: Services, host: str, rental: Rental) -> Non
     await services.runtime.remove(host, rental.container_id)
     try:
         await services.runtime.remove_images(host, revival_repository(rental))
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         logger.warning("R%d: revival images not removed: %s", rental.id, fault.message)
 
 

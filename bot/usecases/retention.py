@@ -16,7 +16,7 @@ from typing import cast
 from peewee import fn
 
 from bot.i18n import esc, t
-from bot.ports import Keyboard, RuntimeFault
+from bot.ports import Keyboard, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import schedule as sch
 from bot.usecases.release import remove_container
@@ -110,7 +110,7 @@ async def _remove_container(services: Services, rental: Rental, plan: Schedule,
                                     ended_at=queries.from_db(fresh.expires_at))
             queries.release_ports(rental, now)
             queries.release_gpus(rental, now)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         sch.note_failure("remove_failed", plan.key, fault, now, rental)
         return 0
     finally:
@@ -211,7 +211,7 @@ async def _clear(services: Services, host: Host, user: User, plan: Schedule,
         return 0
     try:
         await _delete_dir(services, host, user, now)
-    except RuntimeFault as fault:
+    except RuntimeFaultError as fault:
         sch.note_failure("workspace_failed", plan.key, fault, now)
         return 0
     if not sch.claim(f"done:{plan.key}", now):
@@ -238,7 +238,7 @@ async def _delete_dir(services: Services, host: Host, user: User, now: datetime)
             else:
                 await services.runtime.remove_dir(host.name, image, root, name)
             return
-        except RuntimeFault as fault:
+        except RuntimeFaultError as fault:
             if fault.kind not in ("pull", "start") or image == images[-1]:
                 raise
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from peewee import IntegrityError
 
 from bot.i18n import t
-from bot.ports import Button, RuntimeFault
+from bot.ports import Button, RuntimeFaultError
 from bot.services import Services
 from models import queries
 from models.db import db
@@ -111,7 +111,7 @@ def extend_button(lang: str, rental: Rental) -> Button:
     return Button(t(lang, "life_btn_extend"), f"ext:{rental.id}")
 
 
-def note_failure(kind: str, key: str, fault: RuntimeFault, now: datetime,
+def note_failure(kind: str, key: str, fault: RuntimeFaultError, now: datetime,
                  rental: Rental | None = None) -> None:
     """Log a failure the tick will retry; audit it once per key so the digest can count it."""
     logger.warning("%s (%s): %s", kind, key, fault.message)

@@ -19,7 +19,7 @@ from itertools import pairwise
 from billing.money import format_money
 from bot.errors import UserError
 from bot.i18n import t
-from bot.ports import Button, GpuReading, RuntimeFault
+from bot.ports import Button, GpuReading, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import schedule as sch
 from models import queries
@@ -53,7 +53,7 @@ async def sample(services: Services, now: datetime) -> int:
     for host, on_host in by_host.items():
         try:
             readings = {r.gpu_index: r for r in await services.runtime.gpu_usage(host)}
-        except RuntimeFault as fault:
+        except RuntimeFaultError as fault:
             logger.info("no GPU usage from %s: %s", host, fault.message)
             continue
         made += sum(_record(rental, readings, now, every) for rental in on_host)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import HostConfig
-from bot.ports import RunSpec, RuntimeFault
+from bot.ports import RunSpec, RuntimeFaultError
 from docker_ops.runtime import DockerRuntime
 
 pytestmark = pytest.mark.rig
@@ -72,9 +72,9 @@ async def test_a_workspace_is_moved_to_the_archive(runtime: DockerRuntime,
 async def test_odd_names_and_missing_images_are_refused(runtime: DockerRuntime,
                                                         rig_engine: Any) -> None:
     root = str(rig_engine.workspace_root)
-    with pytest.raises(RuntimeFault):
+    with pytest.raises(RuntimeFaultError):
         await runtime.remove_dir(rig_engine.name, IMAGE, root, "..")
-    with pytest.raises(RuntimeFault) as missing:
+    with pytest.raises(RuntimeFaultError) as missing:
         await runtime.remove_dir(rig_engine.name, "gpurent/absent:1", root, "u1")
     assert missing.value.kind == "pull"
 
@@ -110,7 +110,7 @@ async def test_a_committed_container_comes_back_with_its_system_files_and_token(
         assert f"JUPYTER_TOKEN={token}" in box.attrs["Config"]["Env"]
     finally:
         for cid in made:
-            with contextlib.suppress(RuntimeFault):
+            with contextlib.suppress(RuntimeFaultError):
                 await runtime.remove(rig_engine.name, cid)
         with contextlib.suppress(Exception):
             client.images.remove("gpurent/r-test:rev1", force=True)

@@ -17,7 +17,7 @@ from bot.clock import FrozenClock
 from bot.config import parse_config
 from bot.errors import UserError
 from bot.jobs import run_tick
-from bot.ports import GpuReading, Progress, RunSpec, RuntimeFault
+from bot.ports import GpuReading, Progress, RunSpec, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import extend
 from bot.usecases.provision import provision
@@ -47,7 +47,7 @@ class FakeRuntime:
     images: set[tuple[str, str]] = field(default_factory=set)
     dirs: set[tuple[str, str]] = field(default_factory=set)
     usage: dict[str, list[GpuReading]] = field(default_factory=dict)
-    fail: dict[str, RuntimeFault] = field(default_factory=dict)
+    fail: dict[str, RuntimeFaultError] = field(default_factory=dict)
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -95,7 +95,7 @@ class FakeRuntime:
 
     def _box(self, cid: str) -> Box:
         if cid not in self.boxes:
-            raise RuntimeFault("gone", f"no container {cid}", transient=False)
+            raise RuntimeFaultError("gone", f"no container {cid}", transient=False)
         return self.boxes[cid]
 
     async def remove_images(self, host: str, repository: str) -> int:
@@ -126,7 +126,7 @@ class FakeRuntime:
 
     def _helper(self, host: str, image: str) -> None:
         if (host, image) not in self.images:
-            raise RuntimeFault("pull", f"{image} is not on {host}", transient=False)
+            raise RuntimeFaultError("pull", f"{image} is not on {host}", transient=False)
 
     async def remove_dir(self, host: str, image: str, root: str, name: str) -> None:
         self._call("remove_dir", host, image, root, name)
@@ -268,7 +268,7 @@ async def test_gpus_freed_at_expiry_go_to_the_waitlist_in_the_same_tick(
 async def test_a_stop_that_fails_keeps_the_gpus_and_is_retried(
         svc: Services, runtime: FakeRuntime) -> None:
     rental = await rent(svc)
-    runtime.fail["stop"] = RuntimeFault("unreachable", "host down", transient=True)
+    runtime.fail["stop"] = RuntimeFaultError("unreachable", "host down", transient=True)
     for minutes in (1, 2, 3):
         await tick_at(svc, expires(rental) + timedelta(minutes=minutes))
     assert Rental.get_by_id(rental.id).state == State.ACTIVE.value
@@ -349,7 +349,7 @@ async def test_a_failed_restart_leaves_the_rental_expired_with_its_gpus_free(
         svc: Services, runtime: FakeRuntime) -> None:
     rental = await rent(svc)
     await tick_at(svc, expires(rental) + timedelta(minutes=1))
-    runtime.fail["wait_ready"] = RuntimeFault("not_ready", "no ssh", transient=False)
+    runtime.fail["wait_ready"] = RuntimeFaultError("not_ready", "no ssh", transient=False)
     with pytest.raises(UserError):
         await extend.apply(svc, rental.id, student(), "day", 1, expires(rental))
     assert Rental.get_by_id(rental.id).state == State.EXPIRED.value

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.clock import FrozenClock
-from bot.ports import RuntimeFault
+from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.usecases import schedule
 from bot.usecases.release import release
@@ -100,7 +100,7 @@ async def test_a_removal_that_fails_is_retried_and_counted_once(
         svc: Services, runtime: FakeRuntime) -> None:
     rental, end = await expired(svc)
     await tick_at(svc, end + 6 * DAY)
-    runtime.fail["remove"] = RuntimeFault("unreachable", "host down", transient=True)
+    runtime.fail["remove"] = RuntimeFaultError("unreachable", "host down", transient=True)
     for minutes in (0, 1, 2):
         await tick_at(svc, end + 7 * DAY + timedelta(minutes=minutes))
     assert Rental.get_by_id(rental.id).state == State.EXPIRED.value
