@@ -71,7 +71,7 @@ class Rental(BaseModel):
     host = ForeignKeyField(Host, null=True, backref="rentals")
     container_id = CharField(max_length=80, default="")
     container_name = CharField(max_length=80, default="")
-    password_hash = CharField(max_length=128, default="")
+    password_hash = CharField(max_length=255, default="")
     created_at = DateTimeField()
     submitted_at = DateTimeField(null=True)
     decided_at = DateTimeField(null=True)

@@ -15,6 +15,7 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing system packages: ${missing[*]}"
@@ -34,6 +35,11 @@ echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy"
 .venv/bin/mypy
+echo "== PostgreSQL for the database tests (SQLite runs too)"
+export GPURENT_TEST_POSTGRES_URL
+GPURENT_TEST_POSTGRES_URL=$(bash scripts/test-postgres.sh start)
+trap 'bash scripts/test-postgres.sh stop' EXIT
+
 echo "== pytest"
 export GPURENT_RIG_REQUIRED=1
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,11 +1,40 @@
-"""Fixtures for the lifecycle, retention and usage tests: a fake runtime and services on it."""
+"""Unit-test fixtures: every database test runs on SQLite and on PostgreSQL (when the test
+command started one: GPURENT_TEST_POSTGRES_URL); a fake runtime and services on it."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from playhouse.db_url import connect
 
 from bot.services import Services
+from models.db import close_database, open_database
 from tests.unit.test_lifecycle import FakeRuntime, make_services
+
+POSTGRES_URL = os.environ.get("GPURENT_TEST_POSTGRES_URL", "")
+
+
+def _fresh_postgres(url: str) -> None:
+    admin = connect(url)
+    admin.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gpurent.db'}"
+    elif not POSTGRES_URL:
+        pytest.skip("no PostgreSQL here (scripts/test.sh starts one)")
+    else:
+        url = POSTGRES_URL
+        _fresh_postgres(url)
+    open_database(url)
+    yield url
+    close_database()
 
 
 @pytest.fixture
