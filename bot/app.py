@@ -13,6 +13,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -50,6 +51,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(request.conversation())
+    # Same group, after the dialogue: its buttons pressed when no dialogue is open.
+    app.add_handler(CallbackQueryHandler(request.stale_button, pattern=r"^(rq:|rqx$)"))
     approval.register(app)
     rentals.register(app)
     admin.register(app)

@@ -149,9 +149,25 @@ def typing_state(state: int) -> Any:
     return MessageHandler(filters.TEXT & ~filters.COMMAND, handle)
 
 
+async def use_buttons(update: Update, context: Context) -> None:
+    """Text typed where the step wants a tap."""
+    user = current_user(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(UserError("req_use_buttons").render(
+            user.language))
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button of a dialogue that has ended (or of another one): say so, change nothing."""
+    if update.callback_query is not None:
+        user = current_user(update, context)
+        await alert(update.callback_query, UserError("req_stale").render(user.language))
+
+
 def conversation() -> ConversationHandler[Any]:
     buttons = CallbackQueryHandler(on_button, pattern=r"^rq:")
-    states: dict[object, list[Any]] = {s: [buttons] for s in range(8)}
+    tapping = MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons)
+    states: dict[object, list[Any]] = {s: [buttons, tapping] for s in range(8)}
     for s in (CUSTOM, QUANTITY, PURPOSE, PORTS):
         states[s] = [buttons, typing_state(s)]
     return ConversationHandler(

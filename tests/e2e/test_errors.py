@@ -34,3 +34,17 @@ async def test_unknown_command_gets_a_pointer_to_help(harness: Harness) -> None:
     await student.wait_message(contains="How it works")
     await harness.settle()
     assert sum("/help lists" in (m.text or "") for m in student.messages) == 1
+
+
+async def test_typing_where_a_tap_is_wanted_and_stale_buttons(harness: Harness) -> None:
+    student = await harness.user(8003, "Zhou", "en")
+    await student.send("/request")
+    images = await student.wait_message(contains="1/6")
+    await student.send("pytorch please")
+    await student.wait_message(contains="Please use the buttons above")
+    await student.send("/cancel")
+    await student.wait_message(contains="Cancelled")
+    await student.press(images, "PyTorch (NGC 20.12)")  # the dialogue is over
+    await harness.settle()
+    assert any("out of date" in (a.text or "") for a in harness.emu.callback_answers)
+    assert [m for m in student.messages if "2/6" in (m.text or "")] == []
