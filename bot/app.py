@@ -53,6 +53,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(request.conversation())
     # Same group, after the dialogue: its buttons pressed when no dialogue is open.
     app.add_handler(CallbackQueryHandler(request.stale_button, pattern=r"^(rq:|rqx$)"))
+    app.add_handler(CommandHandler("cancel", start.nothing_to_cancel))
     approval.register(app)
     rentals.register(app)
     admin.register(app)

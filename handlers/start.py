@@ -7,6 +7,8 @@ from telegram.constants import ParseMode
 
 from bot.i18n import esc, t
 from bot.menus import set_admin_commands
+from handlers.approval import TYPED_REASON_KEY
+from handlers.billing import AMOUNT_KEY
 from handlers.common import Context, current_user
 
 
@@ -38,3 +40,14 @@ async def unknown_command(update: Update, context: Context) -> None:
     user = current_user(update, context)
     if update.effective_message is not None:
         await update.effective_message.reply_text(t(user.language, "unknown_command"))
+
+
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    """/cancel with no dialogue open: drops a typed rejection reason being waited for; a
+    pending payment amount has its own /cancel (handlers.billing)."""
+    user = current_user(update, context)
+    data = context.user_data if context.user_data is not None else {}
+    if AMOUNT_KEY in data or update.effective_message is None:
+        return
+    key = "reject_cancelled" if data.pop(TYPED_REASON_KEY, None) else "nothing_to_cancel"
+    await update.effective_message.reply_text(t(user.language, key))

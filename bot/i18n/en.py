@@ -33,6 +33,8 @@ MESSAGES: dict[str, str] = {
     "error_generic": "Sorry, something went wrong on our side. The admins have been told.",
     "admin_alert": "⚠️ Error while handling an update: <code>{error}</code>",
     "not_admin": "Only lab admins can do that.",
+    "nothing_to_cancel": "There is nothing to cancel right now.",
+    "reject_cancelled": "OK, the request stays open; nothing was decided.",
     "unknown_command": "I don't know that command. /help lists what I can do.",
     # --- request dialogue ---
     "ask_image": "<b>1/6 Image</b>\nWhich environment do you want?",

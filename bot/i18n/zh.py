@@ -32,6 +32,8 @@ MESSAGES: dict[str, str] = {
     "error_generic": "抱歉，系统出了点问题，已通知管理员。",
     "admin_alert": "⚠️ 处理消息时出错：<code>{error}</code>",
     "not_admin": "只有实验室管理员可以执行此操作。",
+    "nothing_to_cancel": "当前没有可以取消的操作。",
+    "reject_cancelled": "好的，申请仍待审批，未做任何决定。",
     "unknown_command": "我不认识这个命令。发送 /help 查看可用命令。",
     # --- request dialogue ---
     "ask_image": "<b>1/6 镜像</b>\n需要哪种环境？",

@@ -48,3 +48,9 @@ async def test_typing_where_a_tap_is_wanted_and_stale_buttons(harness: Harness) 
     await harness.settle()
     assert any("out of date" in (a.text or "") for a in harness.emu.callback_answers)
     assert [m for m in student.messages if "2/6" in (m.text or "")] == []
+
+
+async def test_cancel_with_nothing_open_says_so(harness: Harness) -> None:
+    student = await harness.user(8004, "Qian", "en")
+    await student.send("/cancel")
+    await student.wait_message(contains="nothing to cancel")
