@@ -112,3 +112,21 @@ async def test_password_message_is_deleted_after_the_announced_time(harness: Har
     assert creds.deleted and qr.deleted
     await harness.tick()  # a second tick has nothing left to delete
     assert not harness.emu.errors
+
+
+async def test_reject_with_a_typed_reason(harness: Harness) -> None:
+    boss, other = await harness.admins()
+    student = await harness.user(1020, "Sun", "zh")
+    await request_rental(student, unit="hour", quantity=1)
+    card = await boss.wait_message(contains="R1")
+    await boss.press(card, "Reject")
+    reasons = await boss.wait_message(predicate=lambda m: "Other (type a reason)" in m.buttons())
+    await boss.press(reasons, "Other (type a reason)")
+    await boss.wait_message(contains="Type the reason")
+    await boss.send("GPUs reserved for the <workshop> this week")
+    told = await student.wait_message(contains="被拒绝")
+    assert "GPUs reserved for the <workshop> this week" in told.text
+    closed = await other.wait_message(contains="Rejected by Admin0")
+    assert closed.buttons() == [] and "<workshop>" in closed.text
+    assert Rental.get_by_id(1).state == State.REJECTED.value
+    assert GpuAllocation.select().count() == 0
