@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Config, ConfigError, load_config, parse_config
+from bot.logsafe import redact_everywhere
 
 logger = logging.getLogger("gpurent")
 
@@ -28,6 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _load(args)
     token = config.bot_token()
+    redact_everywhere(token)
     run_bot(config, token)
     return 0
 

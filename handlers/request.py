@@ -6,6 +6,7 @@ purpose, ports) get a fresh message for the next step. Back on every step, /canc
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from telegram import Update
@@ -170,6 +171,14 @@ def conversation() -> ConversationHandler[Any]:
     states: dict[object, list[Any]] = {s: [buttons, tapping] for s in range(8)}
     for s in (CUSTOM, QUANTITY, PURPOSE, PORTS):
         states[s] = [buttons, typing_state(s)]
+    with warnings.catch_warnings():
+        # PTB warns that with per_message=False buttons are tracked per chat, not per
+        # message: that is what this dialogue wants (one edited message per step).
+        warnings.filterwarnings("ignore", message=".*per_message=False", category=UserWarning)
+        return _conversation(states)
+
+
+def _conversation(states: dict[object, list[Any]]) -> ConversationHandler[Any]:
     return ConversationHandler(
         entry_points=[CommandHandler("request", begin),
                       CallbackQueryHandler(begin, pattern=r"^req:start$")],
