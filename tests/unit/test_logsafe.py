@@ -29,7 +29,7 @@ def log() -> Iterator[io.StringIO]:
 def test_token_in_a_url_is_masked(log: io.StringIO) -> None:
     redact_everywhere(TOKEN)
     logging.getLogger("telegram.ext.ExtBot").debug("Set Bot API URL: http://x/bot%s", TOKEN)
-    logging.getLogger("httpx").info("POST http://x/bot%s/getUpdates", TOKEN)
+    logging.getLogger("some.http.client").info("POST http://x/bot%s/getUpdates", TOKEN)
     logging.getLogger("x").warning("secret part alone: AAE-secret-part")
     text = log.getvalue()
     assert "AAE-secret-part" not in text
