@@ -11,7 +11,7 @@ import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,10 @@ class Config:
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def lab_time(self, when: datetime) -> str:
+        """How every date is shown to people: lab time, to the minute."""
+        return when.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
     def host(self, name: str) -> HostConfig:
         for host in self.hosts:

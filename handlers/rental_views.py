@@ -14,7 +14,7 @@ from models.tables import Rental
 
 def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard]:
     expires = queries.from_db(rental.expires_at)
-    until = expires.astimezone(svc.config.tz).strftime("%Y-%m-%d %H:%M") if expires else "—"
+    until = svc.config.lab_time(expires) if expires else "—"
     ports = queries.rental_ports(rental)
     address = rental.host.public_address if rental.host else "—"
     text = t(lang, "my_card", ref=rental.ref, state=t(lang, f"state_{rental.state}"),

@@ -78,7 +78,7 @@ def question(config: Config, lang: str, state: int, d: uc.Draft) -> str:
 
 def summary_text(config: Config, lang: str, d: uc.Draft, now: datetime) -> str:
     q, better = uc.price(config, d)
-    ends = (now + q.duration).astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+    ends = config.lab_time(now + q.duration)
     text = t(lang, "summary", image=esc(d.image_ref), gpus=d.gpus, ends=ends,
              plan=t(lang, f"unit_{d.unit}_n", n=d.quantity), total=format_money(q.total),
              per_hour=format_per_hour(q.per_hour), purpose=esc(d.purpose),

@@ -29,10 +29,6 @@ class Decision:
     approved: bool
 
 
-def local_time(services: Services, when: datetime) -> str:
-    return when.astimezone(services.config.tz).strftime("%Y-%m-%d %H:%M")
-
-
 def where_text(rental: Rental, lang: str) -> str:
     spot = best_fit(rental.gpus, inventory.free_gpus())
     if spot is not None:
@@ -101,7 +97,7 @@ def decide(services: Services, rental_id: int, admin_tid: int, approve: bool,
 def already_decided(services: Services, rental: Rental, lang: str) -> UserError:
     if rental.decided_by is None:
         return UserError("card_closed", state=rental.state)
-    when = local_time(services, queries.from_db(rental.decided_at) or datetime.now())
+    when = services.config.lab_time(queries.from_db(rental.decided_at) or datetime.now())
     return UserError("card_already", who=esc(display_name(rental.decided_by)), when=when)
 
 
@@ -109,7 +105,7 @@ async def close_cards(services: Services, rental: Rental) -> None:
     """Show every admin who decided and when; no buttons remain."""
     who = esc(display_name(rental.decided_by)) if rental.decided_by else "?"
     decided = queries.from_db(rental.decided_at)
-    when = local_time(services, decided) if decided else ""
+    when = services.config.lab_time(decided) if decided else ""
     for card in ChatMessage.select().where((ChatMessage.rental == rental)
                                            & (ChatMessage.purpose == "card")):
         lang = _chat_language(services, card.chat_id)

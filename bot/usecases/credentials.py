@@ -50,13 +50,12 @@ def jupyter_url(address: str, port: int, token: str) -> str:
 def credentials_text(services: Services, lang: str, *, ref: str, host: str, address: str,
                      ports: dict[int, int], password: str, url: str, expires: datetime,
                      delete_at: datetime) -> str:
-    tz = services.config.tz
     extras = "".join(t(lang, "cred_extra_port", inner=inner, outer=outer) + "\n"
                      for inner, outer in sorted(ports.items()) if inner not in (22, 8888))
     return t(lang, "credentials", ref=ref, host=esc(host), address=esc(address),
              ssh_port=ports[22], password=esc(password), url=esc(url), extras=extras,
-             expires=expires.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-             delete_at=delete_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+             expires=services.config.lab_time(expires),
+             delete_at=services.config.lab_time(delete_at))
 
 
 def delete_after(services: Services, now: datetime) -> datetime:

@@ -254,7 +254,7 @@ async def enqueue(services: Services, rental: Rental) -> None:
     position = inventory.queue_position(current)
     when = inventory.estimate_start(current, now)
     user = rental.user
-    eta = (when.astimezone(services.config.tz).strftime("%Y-%m-%d %H:%M") if when
+    eta = (services.config.lab_time(when) if when
            else t(user.language, "eta_unknown"))
     await services.notifier.send(user.telegram_id, t(user.language, "prov_queued",
                                                      ref=rental.ref, position=position, eta=eta))

@@ -94,7 +94,7 @@ def announced_time(due: datetime, final_sent: datetime, final: timedelta) -> dat
 
 
 def lab_time(services: Services, when: datetime) -> str:
-    return when.astimezone(services.config.tz).strftime("%Y-%m-%d %H:%M")
+    return services.config.lab_time(when)
 
 
 def span_text(lang: str, delta: timedelta) -> str:
