@@ -14,8 +14,6 @@ from bot.usecases import digest, hosts, housekeeping, lifecycle, retention, usag
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 60
-
 Step = Callable[[Services, datetime], Awaitable[int]]
 # Expiry comes before the waitlist drains, so GPUs freed at expiry go to it in the same tick.
 LIFECYCLE_STEPS: tuple[tuple[str, Step], ...] = (

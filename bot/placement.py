@@ -39,8 +39,3 @@ def pick_ports(port_range: tuple[int, int], taken: Iterable[int], count: int,
             if len(chosen) == count:
                 break
     return chosen
-
-
-def capacity(free_or_total: Mapping[str, Sequence[str]]) -> int:
-    """The largest GPU count any single host can hold."""
-    return max((len(g) for g in free_or_total.values()), default=0)

@@ -15,11 +15,13 @@ def targets(services: Services) -> list[tuple[int, str]]:
     tg = services.config.telegram
     if tg.admin_chat:
         return [(tg.admin_chat, services.config.language)]
-    found = []
-    for tid in tg.admins:
-        user = User.get_or_none(User.telegram_id == tid)
-        found.append((tid, user.language if user else services.config.language))
-    return found
+    return [(tid, language_of(services, tid)) for tid in tg.admins]
+
+
+def language_of(services: Services, chat_id: int) -> str:
+    """A private chat speaks its user's language; a group, the configured default."""
+    user = User.get_or_none(User.telegram_id == chat_id)
+    return str(user.language) if user else services.config.language
 
 
 def chat_ids(services: Services) -> list[int]:

@@ -108,16 +108,11 @@ async def close_cards(services: Services, rental: Rental) -> None:
     when = services.config.lab_time(decided) if decided else ""
     for card in ChatMessage.select().where((ChatMessage.rental == rental)
                                            & (ChatMessage.purpose == "card")):
-        lang = _chat_language(services, card.chat_id)
+        lang = admins.language_of(services, card.chat_id)
         key = "card_approved" if rental.state != State.REJECTED.value else "card_rejected"
         footer = t(lang, key, who=who, when=when, reason=esc(rental.reject_reason or "—"))
         await services.notifier.edit(card.chat_id, card.message_id,
                                      card_text(services, rental, lang) + "\n\n" + footer)
-
-
-def _chat_language(services: Services, chat_id: int) -> str:
-    user = User.get_or_none(User.telegram_id == chat_id)
-    return user.language if user else services.config.language
 
 
 def open_card(rental_id: int, lang: str, services: Services) -> Rental:

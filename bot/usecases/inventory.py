@@ -22,7 +22,7 @@ def free_gpus(include_unreachable: bool = False) -> dict[str, list[str]]:
     return free
 
 
-def queue(before: Rental | None = None) -> list[Rental]:
+def queue() -> list[Rental]:
     """Rentals waiting for GPUs, first come first served (by approval time, then id)."""
     rows = (Rental.select().where(Rental.state == State.QUEUED.value)
             .order_by(Rental.queued_at, Rental.id))

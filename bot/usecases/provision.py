@@ -29,6 +29,7 @@ from models.tables import ChatMessage, Host, Rental
 logger = logging.getLogger(__name__)
 
 PLACEMENT_TRIES = 5
+WAITING = (State.APPROVED.value, State.QUEUED.value)
 PORT_TRIES = 5
 
 
@@ -47,6 +48,8 @@ def container_ports(rental: Rental) -> list[int]:
 async def claim(services: Services, rental: Rental) -> Claim | None:
     """Place the rental and hold its GPUs and ports, or return None when nothing fits."""
     for _ in range(PLACEMENT_TRIES):
+        if Rental.get_by_id(rental.id).state not in WAITING:
+            return None  # cancelled or taken by another worker meanwhile
         spot = best_fit(rental.gpus, inventory.free_gpus())
         if spot is None:
             return None
@@ -69,24 +72,18 @@ async def claim(services: Services, rental: Rental) -> Claim | None:
 
 def _hold(services: Services, rental: Rental, host: Host, gpu_ids: tuple[str, ...],
           ports: dict[int, int]) -> bool:
+    """Move the rental to provisioning and hold GPUs and ports, all or nothing."""
     now = services.clock.now()
     try:
         with db.atomic():
             if not queries.transition(rental.id, State.PROVISIONING,
-                                      expect=[State.APPROVED, State.QUEUED], host=host.id):
-                raise _LostRaceError
+                                      expect=[State(s) for s in WAITING], host=host.id):
+                return False  # the loop's state check sees why
             queries.allocate(rental, host, list(gpu_ids), ports, now)
     except queries.AllocationConflictError:
         logger.info("R%d: lost a GPU/port race, placing again", rental.id)
         return False
-    except _LostRaceError:
-        raise RuntimeFaultError("gone", f"R{rental.id} is no longer waiting",
-                                transient=False) from None
     return True
-
-
-class _LostRaceError(Exception):
-    pass
 
 
 def mark_unreachable(host: Host, message: str) -> None:

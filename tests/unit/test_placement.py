@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.placement import best_fit, capacity, pick_ports
+from bot.placement import best_fit, pick_ports
 
 
 def test_one_gpu_goes_to_the_host_with_fewest_free_that_fits() -> None:
@@ -30,8 +30,3 @@ def test_ports_skip_taken_ones_and_wrap() -> None:
     assert pick_ports((100, 105), {100, 101, 103}, 2) == [102, 104]
     assert pick_ports((100, 105), {102}, 2, start_after=104) == [105, 100]
     assert pick_ports((100, 101), {100}, 2) == [101]
-
-
-def test_capacity_is_the_biggest_host() -> None:
-    assert capacity({"a": ["0"], "b": ["0", "1"]}) == 2
-    assert capacity({}) == 0
