@@ -138,6 +138,12 @@ def release_ports(rental: Rental, now: datetime) -> int:
             .execute())
 
 
+def release_all(rental: Rental, now: datetime) -> None:
+    """The rental holds nothing any more: GPUs and host ports go back."""
+    release_gpus(rental, now)
+    release_ports(rental, now)
+
+
 def rental_ports(rental: Rental) -> dict[int, int]:
     rows = PortAllocation.select().where(
         (PortAllocation.rental == rental) & PortAllocation.released_at.is_null())

@@ -40,8 +40,7 @@ async def recover_interrupted(services: Services) -> int:
         if host:
             await _remove_by_name(services, host, rental)
         with db.atomic():
-            queries.release_gpus(rental, now)
-            queries.release_ports(rental, now)
+            queries.release_all(rental, now)
             queries.must_transition(rental.id, State.QUEUED, expect=[State.PROVISIONING],
                                     queued_at=queries.from_db(rental.queued_at) or now,
                                     container_id="")

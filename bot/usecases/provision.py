@@ -213,8 +213,7 @@ async def undo(services: Services, rental: Rental, c: Claim, cid: str,
             logger.error("R%d: could not remove container %s: %s", rental.id, cid, exc.message)
     now = services.clock.now()
     with db.atomic():
-        queries.release_gpus(rental, now)
-        queries.release_ports(rental, now)
+        queries.release_all(rental, now)
         if fault.transient:
             queries.must_transition(rental.id, State.QUEUED, expect=[State.PROVISIONING],
                                     queued_at=now, failure=fault.message[:500])

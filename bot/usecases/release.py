@@ -41,8 +41,7 @@ async def release(services: Services, rental_id: int, user: User, now: datetime)
             raise UserError("my_release_failed", ref=rental.ref) from None
     target = State.RELEASED if state in (State.ACTIVE, State.EXPIRED) else State.CANCELLED
     with db.atomic():
-        queries.release_gpus(rental, now)
-        queries.release_ports(rental, now)
+        queries.release_all(rental, now)
         queries.must_transition(rental.id, target, expect=[state], ended_at=now)
     queries.audit("released", now, rental=rental, actor=user)
     credit_unused_days(services, rental, now)

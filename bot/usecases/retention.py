@@ -108,8 +108,7 @@ async def _remove_container(services: Services, rental: Rental, plan: Schedule,
         with db.atomic():
             queries.must_transition(rental.id, State.RELEASED, expect=[State.EXPIRED],
                                     ended_at=queries.from_db(fresh.expires_at))
-            queries.release_ports(rental, now)
-            queries.release_gpus(rental, now)
+            queries.release_all(rental, now)
     except RuntimeFaultError as fault:
         sch.note_failure("remove_failed", plan.key, fault, now, rental)
         return 0
