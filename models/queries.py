@@ -11,22 +11,15 @@ from peewee import IntegrityError
 from models.db import db
 from models.states import LIVE, OPEN_REQUEST, State, TransitionError, check
 from models.tables import AuditEvent, Gpu, GpuAllocation, Host, PortAllocation, Rental, User
+from models.times import from_db, to_db
+
+__all__ = ["from_db", "to_db"]  # re-exported: most callers reach them through queries
 
 logger = logging.getLogger(__name__)
 
 
 class AllocationConflictError(Exception):
     """A GPU or port was taken by someone else between reading and claiming it."""
-
-
-def to_db(when: datetime) -> datetime:
-    if when.tzinfo is None:
-        raise ValueError("naive datetime passed to the database layer")
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
-def from_db(when: datetime | None) -> datetime | None:
-    return None if when is None else when.replace(tzinfo=UTC)
 
 
 def upsert_user(telegram_id: int, first_name: str, last_name: str, username: str,
