@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from peewee import Database, DatabaseProxy
+from peewee import Database
 from playhouse.db_url import connect
+
+from models.base import db
+from models.migrations import migrate
 
 logger = logging.getLogger(__name__)
 
-db = DatabaseProxy()
+__all__ = ["close_database", "db", "open_database"]
 
 _SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -22,8 +25,6 @@ _SQLITE_PRAGMAS = {
 
 def open_database(url: str) -> Database:
     """Connect ``url`` (``sqlite:///path`` or ``postgresql://...``), bind it and migrate."""
-    from models.migrations import migrate
-
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):

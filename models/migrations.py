@@ -37,7 +37,11 @@ def _v2_gpu_samples(database: Database) -> None:
     database.create_tables(t.LIFECYCLE_TABLES)
 
 
-STEPS: list[Callable[[Database], None]] = [_v1_initial, _v2_gpu_samples]
+def _v3_rental_locks(database: Database) -> None:
+    database.create_tables(t.LOCK_TABLES)
+
+
+STEPS: list[Callable[[Database], None]] = [_v1_initial, _v2_gpu_samples, _v3_rental_locks]
 
 
 def current_version(database: Database) -> int:

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from peewee import (
-    AutoField,
     BigIntegerField,
     BooleanField,
     CharField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
-    Model,
     SmallIntegerField,
     TextField,
 )
 
-from models.db import db
-
-
-class BaseModel(Model):
-    id = AutoField()
-
-    class Meta:
-        database = db
+from models.base import BaseModel
 
 
 class User(BaseModel):
@@ -175,3 +166,16 @@ class GpuSample(BaseModel):
 
 # Created by migration step 2; step 1 creates ALL_TABLES as they shipped.
 LIFECYCLE_TABLES: list[type[BaseModel]] = [GpuSample]
+
+
+class RentalLock(BaseModel):
+    """Held while slow work runs on a rental's container (revival, release, removal): one
+    holder at a time, across tasks and processes. A row older than ``models.locks.STALE`` was
+    left by a crash."""
+
+    rental = ForeignKeyField(Rental, unique=True, backref="lock", on_delete="CASCADE")
+    taken_at = DateTimeField()
+
+
+# Created by migration step 3.
+LOCK_TABLES: list[type[BaseModel]] = [RentalLock]
