@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from peewee import IntegrityError
 
 from models.db import db
-from models.states import LIVE, OPEN_REQUEST, State, TransitionError, check
-from models.tables import AuditEvent, Gpu, GpuAllocation, Host, PortAllocation, Rental, User
+from models.tables import (
+    AuditEvent,
+    ChatMessage,
+    Gpu,
+    GpuAllocation,
+    Host,
+    LedgerEntry,
+    PortAllocation,
+    Rental,
+    User,
+)
 from models.times import from_db, to_db
 
 __all__ = ["from_db", "to_db"]  # re-exported: most callers reach them through queries
@@ -38,43 +47,6 @@ def upsert_user(telegram_id: int, first_name: str, last_name: str, username: str
                 first_name, last_name, username, role)
             user.save()
     return user
-
-
-def transition(rental_id: int, target: State, expect: Iterable[State] | None = None,
-               **fields: object) -> bool:
-    """Move a rental to ``target`` if it is still in one of ``expect`` (default: any state the
-    machine allows to reach ``target``). Returns False when another worker got there first."""
-    allowed = set(expect) if expect is not None else None
-    row = Rental.get_by_id(rental_id)
-    current = State(row.state)
-    if allowed is not None and current not in allowed:
-        return False
-    check(current, target)
-    values: dict[object, object] = {Rental.state: target.value}
-    for name, value in fields.items():
-        values[getattr(Rental, name)] = to_db(value) if isinstance(value, datetime) else value
-    updated = (Rental.update(values)
-               .where((Rental.id == rental_id) & (Rental.state == current.value)).execute())
-    if updated != 1:
-        return False
-    logger.info("rental R%d: %s -> %s", rental_id, current, target)
-    return True
-
-
-def must_transition(rental_id: int, target: State, expect: Iterable[State] | None = None,
-                    **fields: object) -> None:
-    if not transition(rental_id, target, expect, **fields):
-        raise TransitionError(f"R{rental_id} moved meanwhile; not set to {target}")
-
-
-def open_request(user: User) -> Rental | None:
-    states = [s.value for s in OPEN_REQUEST if s is not State.DRAFT]
-    return Rental.select().where((Rental.user == user) & Rental.state.in_(states)).first()
-
-
-def live_count(user: User) -> int:
-    live = [s.value for s in LIVE]
-    return Rental.select().where((Rental.user == user) & Rental.state.in_(live)).count()
 
 
 def ensure_hosts(hosts: Iterable[tuple[str, str, list[tuple[str, str, int]]]]) -> None:
@@ -167,3 +139,53 @@ def swap_port(rental: Rental, host: Host, old: int, new: int, now: datetime) -> 
                                   container_port=row.container_port, allocated_at=to_db(now))
     except IntegrityError as exc:
         raise AllocationConflictError(str(exc)) from None
+
+
+def host_named(name: str) -> Host:
+    return Host.get(Host.name == name)
+
+
+def mark_unreachable(host_name: str, message: str) -> None:
+    """Placement skips the host until a ping answers again."""
+    Host.update(reachable=False, last_error=message[:500]).where(Host.name == host_name).execute()
+    logger.warning("host %s marked unreachable: %s", host_name, message)
+
+
+def credentials_messages(rental: Rental, chat_id: int, message_ids: Iterable[int | None],
+                         delete_after: datetime) -> None:
+    """Remember the messages that carry a password, to delete them at ``delete_after``."""
+    for message_id in message_ids:
+        if message_id is not None:
+            ChatMessage.create(rental=rental, purpose="credentials", chat_id=chat_id,
+                               message_id=message_id, delete_after=to_db(delete_after))
+
+
+def last_gpus(rental: Rental) -> list[str]:
+    """The GPUs the rental's container was made for (its most recent allocation)."""
+    rows = list(GpuAllocation.select().where(GpuAllocation.rental == rental)
+                .order_by(GpuAllocation.allocated_at.desc()))
+    if not rows:
+        return []
+    return sorted((r.gpu_index for r in rows if r.allocated_at == rows[0].allocated_at), key=int)
+
+
+def expired_holding_gpus() -> list[Rental]:
+    """Expired rentals that still hold GPUs (a revival cut short by a crash)."""
+    return list(Rental.select().join(GpuAllocation, on=GpuAllocation.rental == Rental.id)
+                .where((Rental.state == "expired") & GpuAllocation.released_at.is_null())
+                .distinct())
+
+
+def has_charge(rental: Rental) -> bool:
+    return bool(LedgerEntry.select().where((LedgerEntry.rental == rental)
+                                           & (LedgerEntry.kind == "charge")).exists())
+
+
+# --- users, for the use cases ---
+
+def user_by_telegram(telegram_id: int) -> User | None:
+    return User.get_or_none(User.telegram_id == telegram_id)
+
+
+def user_by_id(user_id: int) -> User:
+    return User.get_by_id(user_id)

@@ -67,6 +67,22 @@ def must_transition(rental_id: int, target: State, now: datetime, *,
         raise TransitionError(f"R{rental_id} moved meanwhile; not set to {target}")
 
 
+def submit(user: User, now: datetime, **fields: object) -> Rental:
+    """A new request, pending the admin's decision (the only way a rental is born)."""
+    with db.atomic():
+        rental = Rental.create(user=user, state=State.PENDING.value, created_at=to_db(now),
+                               submitted_at=to_db(now), **fields)
+        AuditEvent.create(at=to_db(now), kind="submitted", rental=rental, actor=user,
+                          detail=f"{fields.get('price')} cents")
+    return rental
+
+
+def expire_if_due(rental_id: int, now: datetime) -> bool:
+    """ACTIVE -> EXPIRED only if the end has not moved meanwhile (an extension won)."""
+    return transition(rental_id, State.EXPIRED, now, expect=[State.ACTIVE],
+                      only_if=Rental.expires_at <= to_db(now))
+
+
 def push_end(rental: Rental, expires: datetime, now: datetime) -> bool:
     """A later end for a running rental, unless it has ended or the end moved meanwhile (the
     tick is expiring it at this moment, or another extension won)."""
@@ -114,7 +130,7 @@ def queued() -> list[Rental]:
 
 def open_request(user: User) -> Rental | None:
     """The student's request still waiting for a decision."""
-    states = [s.value for s in OPEN_REQUEST if s is not State.DRAFT]
+    states = [s.value for s in OPEN_REQUEST]
     return Rental.select().where((Rental.user == user) & Rental.state.in_(states)).first()
 
 
@@ -151,3 +167,26 @@ def active_ending_between(start: datetime, end: datetime) -> list[Rental]:
 
 def ends(rental: Rental) -> datetime | None:
     return from_db(rental.expires_at)
+
+
+# --- reads added for the use cases ---
+
+def active_placed() -> list[Rental]:
+    """Running rentals with their host (the ones that have containers to watch), by id."""
+    return list(Rental.select().where((Rental.state == State.ACTIVE.value)
+                                      & Rental.host.is_null(False)).order_by(Rental.id))
+
+
+def active_among(ids: Iterable[int]) -> list[Rental]:
+    """Those of ``ids`` that are running, by id."""
+    return list(Rental.select().where(Rental.id.in_(list(ids))
+                                      & (Rental.state == State.ACTIVE.value))
+                .order_by(Rental.id))
+
+
+def holding_by_end() -> list[Rental]:
+    """Rentals holding GPUs (running or being set up) with a known end, soonest end first:
+    the order in which GPUs come free."""
+    holding = [State.ACTIVE.value, State.PROVISIONING.value]
+    return list(Rental.select().where(Rental.state.in_(holding) & Rental.expires_at.is_null(False))
+                .order_by(Rental.expires_at))

@@ -20,14 +20,13 @@ from bot.ports import Button, Keyboard
 from bot.services import Services
 from bot.usecases import lifecycle
 from bot.usecases import schedule as sch
-from models import queries
-from models.states import State
+from models import queries, rentals
+from models.states import EXTENDABLE, State
 from models.tables import Rental, User
 
 logger = logging.getLogger(__name__)
 
 QUANTITIES = (1, 2, 3)
-EXTENDABLE = (State.ACTIVE, State.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -132,11 +131,7 @@ async def apply(services: Services, rental_id: int, user: User, unit: str, quant
 
 def _push(rental: Rental, expires: datetime, now: datetime) -> None:
     """A later end for a running rental, unless the tick is expiring it at this moment."""
-    moved = (Rental.update(expires_at=queries.to_db(expires))
-             .where((Rental.id == rental.id) & (Rental.state == State.ACTIVE.value)
-                    & (Rental.expires_at == rental.expires_at)
-                    & (Rental.expires_at > queries.to_db(now))).execute())
-    if moved != 1:
+    if not rentals.push_end(rental, expires, now):
         raise UserError("life_busy", ref=rental.ref)
 
 

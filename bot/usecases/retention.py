@@ -11,24 +11,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
-from peewee import fn
-
+from bot.errors import UserError
 from bot.i18n import esc, t
 from bot.ports import Keyboard, RuntimeFaultError
 from bot.services import Services
+from bot.usecases import container
 from bot.usecases import schedule as sch
-from bot.usecases.release import remove_container
-from models import queries
+from models import queries, rentals, workspaces
 from models.db import db
 from models.states import State
-from models.tables import Host, Notice, Rental, User
+from models.tables import Host, Rental, User
 
 logger = logging.getLogger(__name__)
-
-ON_HOST = (State.PROVISIONING, State.ACTIVE, State.EXPIRED)  # a workspace in use
-
 
 @dataclass(frozen=True)
 class Schedule:
@@ -80,7 +75,7 @@ def container_schedule(services: Services, rental: Rental) -> Schedule:
 async def remove_containers(services: Services, now: datetime) -> int:
     """Warn about, then remove, stopped containers whose retention ran out."""
     removed = 0
-    for rental in list(Rental.select().where(Rental.state == State.EXPIRED.value)):
+    for rental in rentals.in_states([State.EXPIRED]):
         plan = container_schedule(services, rental)
         when = await _warn(plan, now, rental)
         if when is not None:
@@ -97,24 +92,22 @@ async def remove_containers(services: Services, now: datetime) -> int:
 
 async def _remove_container(services: Services, rental: Rental, plan: Schedule,
                             now: datetime) -> int:
-    if not sch.lock(rental, now):
-        return 0  # being revived right now
     try:
-        fresh = Rental.get_by_id(rental.id)
-        if fresh.state != State.EXPIRED.value or fresh.expires_at != rental.expires_at:
-            return 0
-        if fresh.container_id and fresh.host is not None:
-            await remove_container(services, fresh.host.name, fresh)
-        with db.atomic():
-            queries.must_transition(rental.id, State.RELEASED, expect=[State.EXPIRED],
-                                    ended_at=queries.from_db(fresh.expires_at))
-            queries.release_all(rental, now)
+        with container.hold(rental, now):
+            fresh = rentals.get(rental.id)
+            if fresh.state != State.EXPIRED.value or fresh.expires_at != rental.expires_at:
+                return 0
+            await container.remove(services, fresh)
+            with db.atomic():
+                rentals.must_transition(rental.id, State.RELEASED, now, expect=[State.EXPIRED],
+                                        audit="container_removed",
+                                        ended_at=queries.from_db(fresh.expires_at))
+                queries.release_all(rental, now)
+    except UserError:
+        return 0  # being revived or released right now
     except RuntimeFaultError as fault:
         sch.note_failure("remove_failed", plan.key, fault, now, rental)
         return 0
-    finally:
-        sch.unlock(rental)
-    queries.audit("container_removed", now, rental=rental)
     await _tell(services, rental.user, "life_ct_removed", None, ref=rental.ref,
                 workspace=workspace_note(services, rental))
     return 1
@@ -133,29 +126,6 @@ def workspace_note(services: Services, rental: Rental) -> str:
 
 # --- workspaces ---------------------------------------------------------------------------
 
-def workspace_name(user: User) -> str:
-    return f"u{user.telegram_id}"  # as bot.usecases.provision.run_spec binds it
-
-
-def idle_workspaces() -> list[tuple[Host, User, datetime]]:
-    """(host, student, end of their last rental there) for workspaces no rental uses."""
-    last = fn.MAX(Rental.ended_at).python_value(Rental.ended_at.python_value)
-    query = (Rental.select(Rental.host, Rental.user, last)
-             .where((Rental.state == State.RELEASED.value) & Rental.host.is_null(False)
-                    & Rental.ended_at.is_null(False))
-             .group_by(Rental.host, Rental.user).tuples())
-    rows = cast(list[tuple[int, int, datetime | None]], list(query))
-    in_use = (Rental.select(Rental.host, Rental.user)
-              .where(Rental.state.in_([s.value for s in ON_HOST])).tuples())
-    busy = set(cast(list[tuple[int, int]], list(in_use)))
-    found = []
-    for host_id, user_id, ended in rows:
-        end = queries.from_db(ended)
-        if (host_id, user_id) not in busy and end is not None:
-            found.append((Host.get_by_id(host_id), User.get_by_id(user_id), end))
-    return found
-
-
 def workspace_schedule(services: Services, host: Host, user: User, end: datetime,
                        keep: timedelta) -> Schedule:
     return Schedule(f"ws:{host.id}:{user.id}:{sch.epoch(end)}", end + keep,
@@ -168,9 +138,9 @@ async def clear_workspaces(services: Services, now: datetime) -> int:
     if keep is None:
         return 0  # kept forever
     cleared = 0
-    done = _cleared_keys()
+    done = workspaces.cleared_keys()
     configured = {h.name for h in services.config.hosts}
-    for host, user, end in idle_workspaces():
+    for host, user, end in workspaces.idle():
         plan = workspace_schedule(services, host, user, end, keep)
         if plan.key in done or host.name not in configured:
             continue
@@ -181,11 +151,6 @@ async def clear_workspaces(services: Services, now: datetime) -> int:
         if deletion is not None and now >= deletion:
             cleared += await _clear(services, host, user, plan, now)
     return cleared
-
-
-def _cleared_keys() -> set[str]:
-    rows = Notice.select(Notice.key).where(Notice.key.startswith("done:ws:"))
-    return {r.key.removeprefix("done:") for r in rows}
 
 
 async def _warn_workspace(services: Services, host: Host, user: User, when: datetime,
@@ -199,14 +164,12 @@ async def _warn_workspace(services: Services, host: Host, user: User, when: date
 
 def _path(services: Services, host: Host, user: User) -> str:
     root = services.config.host(host.name).workspace_root.rstrip("/")
-    return f"{root}/{workspace_name(user)}"
+    return f"{root}/{container.workspace_name(user)}"
 
 
 async def _clear(services: Services, host: Host, user: User, plan: Schedule,
                  now: datetime) -> int:
-    busy = Rental.select().where((Rental.host == host) & (Rental.user == user)
-                                 & Rental.state.in_([s.value for s in ON_HOST])).exists()
-    if busy:
+    if workspaces.in_use(host, user):
         return 0
     try:
         await _delete_dir(services, host, user, now)
@@ -223,30 +186,11 @@ async def _clear(services: Services, host: Host, user: User, plan: Schedule,
 
 
 async def _delete_dir(services: Services, host: Host, user: User, now: datetime) -> None:
-    """Through a throwaway container on the host; tries the images the host should have."""
-    root = services.config.host(host.name).workspace_root.rstrip("/")
-    name = workspace_name(user)
-    archive = services.config.lifecycle.archive_dir
+    """Through a throwaway container on the host, from an image the host should have."""
     stamp = now.astimezone(services.config.tz).strftime("%Y%m%d-%H%M")
-    images = _helper_images(services, host, user)
-    for image in images:
-        try:
-            if archive:
-                await services.runtime.move_dir(host.name, image, root, name, archive,
-                                                f"{name}-{stamp}")
-            else:
-                await services.runtime.remove_dir(host.name, image, root, name)
-            return
-        except RuntimeFaultError as fault:
-            if fault.kind not in ("pull", "start") or image == images[-1]:
-                raise
-
-
-def _helper_images(services: Services, host: Host, user: User) -> list[str]:
-    used = (Rental.select(Rental.image_ref).where((Rental.host == host) & (Rental.user == user))
-            .order_by(Rental.id.desc()).first())
-    refs = ([used.image_ref] if used else []) + [i.ref for i in services.config.images]
-    return list(dict.fromkeys(refs))
+    used = workspaces.last_image(host, user)
+    images = list(dict.fromkeys(([used] if used else []) + [i.ref for i in services.config.images]))
+    await container.clear_workspace(services, host.name, user, images, stamp)
 
 
 async def _tell(services: Services, user: User, key: str, buttons: Keyboard | None,

@@ -23,8 +23,6 @@ from models.tables import Notice, Rental
 
 logger = logging.getLogger(__name__)
 
-LOCK_STALE = timedelta(hours=2)  # a lock older than this was left by a crash
-
 
 def claim(key: str, now: datetime, rental: Rental | None = None) -> bool:
     """True for exactly one caller per key, across ticks, restarts and processes."""
@@ -46,22 +44,6 @@ def claimed_at(key: str) -> datetime | None:
 
 def unclaim(key: str) -> int:
     return Notice.delete().where(Notice.key == key).execute()
-
-
-def lock(rental: Rental, now: datetime) -> bool:
-    """Hold the rental for slow container work (revival, removal): one holder at a time."""
-    key = f"lock:R{rental.id}"
-    Notice.delete().where((Notice.key == key)
-                          & (Notice.created_at < queries.to_db(now - LOCK_STALE))).execute()
-    return claim(key, now, rental)
-
-
-def unlock(rental: Rental) -> None:
-    unclaim(f"lock:R{rental.id}")
-
-
-def locked(rental: Rental) -> bool:
-    return Notice.select().where(Notice.key == f"lock:R{rental.id}").exists()
 
 
 def host_name(rental: Rental) -> str:

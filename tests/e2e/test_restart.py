@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.usecases import provision
-from models import queries
+from models import rentals
 from models.states import State
 from models.tables import GpuAllocation, Rental
 from tests.e2e.harness import Harness, request_rental
@@ -21,7 +21,7 @@ async def test_restart_mid_provisioning_cleans_up_and_starts_again(harness: Harn
     rental = Rental.get_by_id(1)
     now = harness.clock.now()
     # The state a crash leaves: approved, placed, GPUs and ports held, container half made.
-    assert queries.transition(rental.id, State.APPROVED, decided_at=now)
+    assert rentals.transition(rental.id, State.APPROVED, now, decided_at=now)
     claim = await provision.claim(harness.services, rental)
     assert claim is not None
     engine = harness.rig.engine(claim.host.name)

@@ -11,7 +11,7 @@ from bot.services import Services
 from bot.usecases import schedule
 from bot.usecases.release import release
 from bot.usecases.retention import Schedule
-from models import queries
+from models import locks, queries
 from models.states import State
 from models.tables import AuditEvent, Rental
 from tests.unit.test_lifecycle import (
@@ -88,10 +88,10 @@ async def test_a_container_being_revived_is_not_removed(svc: Services,
                                                         runtime: FakeRuntime) -> None:
     rental, end = await expired(svc)
     await tick_at(svc, end + 6 * DAY)
-    assert schedule.lock(rental, end + 7 * DAY)
+    assert locks.take(rental.id, end + 7 * DAY)
     await tick_at(svc, end + 7 * DAY)
     assert rental.container_id in runtime.boxes
-    schedule.unlock(rental)
+    locks.give_back(rental.id)
     await tick_at(svc, end + 7 * DAY + timedelta(minutes=1))
     assert rental.container_id not in runtime.boxes
 

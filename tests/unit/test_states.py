@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models import queries
+from models import queries, rentals
 from models.states import TERMINAL, TRANSITIONS, State, TransitionError, check
 from models.tables import Rental
 
@@ -39,8 +39,9 @@ def test_every_state_is_in_the_table() -> None:
 
 def test_transition_claims_once(database: str) -> None:
     rental = make_rental()
-    assert queries.transition(rental.id, State.APPROVED, expect=[State.PENDING], decided_at=NOW)
-    assert not queries.transition(rental.id, State.REJECTED, expect=[State.PENDING])
+    assert rentals.transition(rental.id, State.APPROVED, NOW, expect=[State.PENDING],
+                              decided_at=NOW)
+    assert not rentals.transition(rental.id, State.REJECTED, NOW, expect=[State.PENDING])
     again = Rental.get_by_id(rental.id)
     assert again.state == "approved"
     assert queries.from_db(again.decided_at) == NOW
@@ -49,7 +50,7 @@ def test_transition_claims_once(database: str) -> None:
 def test_transition_refuses_a_move_the_machine_forbids(database: str) -> None:
     rental = make_rental(State.REJECTED)
     with pytest.raises(TransitionError):
-        queries.transition(rental.id, State.ACTIVE)
+        rentals.transition(rental.id, State.ACTIVE, NOW)
 
 
 def test_naive_datetimes_are_refused(database: str) -> None:

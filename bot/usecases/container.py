@@ -1,0 +1,242 @@
+"""A rental's container: the one module that creates, starts, stops, recreates, commits and
+removes it (in the spirit of dockerspawner's ``Spawner``).
+
+Every verb takes a rental and keeps Docker and the database consistent: a host port found
+taken is swapped in the database before the next try, a half-made container is removed, GPUs
+given for a failed start are released by the caller's state change. Use cases decide *when*;
+this module knows *how*. Slow work holds the rental's lock (:func:`hold`), so a revival, a
+release and a removal never run on the same rental at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.config import HostConfig
+from bot.errors import UserError
+from bot.placement import pick_ports
+from bot.ports import RunSpec, RuntimeFaultError
+from bot.services import Services
+from models import locks, queries
+from models.tables import Rental, User
+
+logger = logging.getLogger(__name__)
+
+PORT_TRIES = 5
+LABEL = "gpurent.rental"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Where a rental runs: its host, GPUs and host ports (container port -> host port)."""
+
+    host: HostConfig
+    gpu_ids: tuple[str, ...]
+    ports: dict[int, int]
+
+
+def container_ports(rental: Rental) -> list[int]:
+    extras = [int(p) for p in rental.extra_ports.split(",") if p]
+    return [22, 8888, *extras]
+
+
+def container_name(rental: Rental) -> str:
+    return f"gpurent-r{rental.id}"
+
+
+def workspace_name(user: User) -> str:
+    return f"u{user.telegram_id}"
+
+
+def revival_repository(rental: Rental) -> str:
+    """Where a revived rental's committed images live on its host."""
+    return f"gpurent/r{rental.id}"
+
+
+def host_of(services: Services, rental: Rental) -> HostConfig:
+    host = rental.host
+    if host is None:
+        raise ValueError(f"{rental.ref} was never placed on a host")
+    return services.config.host(str(host.name))
+
+
+@contextmanager
+def hold(rental: Rental, now: datetime) -> Iterator[None]:
+    """The rental's lock for the duration of a block; UserError ``life_busy`` when another
+    action holds it."""
+    if not locks.take(rental.id, now):
+        raise UserError("life_busy", ref=rental.ref)
+    try:
+        yield
+    finally:
+        locks.give_back(rental.id)
+
+
+def run_spec(rental: Rental, c: Claim, token: str) -> RunSpec:
+    h = c.host
+    n = len(c.gpu_ids)
+    mem = _scale(h.memory_per_gpu, n) if h.memory_per_gpu else None
+    cpus = int(h.cpus_per_gpu * n * 1e9) if h.cpus_per_gpu else None
+    user = rental.user
+    return RunSpec(
+        name=container_name(rental), image=rental.image_ref, hostname=f"r{rental.id}",
+        labels={LABEL: str(rental.id), "gpurent.user": str(user.telegram_id),
+                "gpurent.host": h.name},
+        gpu_ids=c.gpu_ids, ports=c.ports,
+        workspace_dir=f"{h.workspace_root.rstrip('/')}/{workspace_name(user)}",
+        env={"JUPYTER_TOKEN": token}, shm_size=h.shm_size, mem_limit=mem, nano_cpus=cpus,
+        memlock=h.memlock,
+    )
+
+
+def _scale(size: str, n: int) -> str:
+    digits = "".join(ch for ch in size if ch.isdigit())
+    suffix = size[len(digits):]
+    return f"{int(digits) * n}{suffix}"
+
+
+async def create(services: Services, rental: Rental, c: Claim, token: str) -> str:
+    """Run the rental's container; a host port that turns out to be taken (outside our
+    records) is swapped for another, in the database first, and the run tried again."""
+    for _ in range(PORT_TRIES):
+        try:
+            return str(await services.runtime.run(c.host.name, run_spec(rental, c, token)))
+        except RuntimeFaultError as fault:
+            if fault.kind != "port_in_use" or fault.port is None:
+                raise
+            _swap_port(services, rental, c, fault.port)
+    raise RuntimeFaultError("port_in_use", "no free host port after several tries", transient=True)
+
+
+def _swap_port(services: Services, rental: Rental, c: Claim, taken: int) -> None:
+    host = queries.host_named(c.host.name)
+    inner = next(k for k, v in c.ports.items() if v == taken)
+    avoid = queries.held_ports(host) | {taken}
+    new = pick_ports(c.host.port_range, avoid, 1, start_after=taken)
+    if not new:
+        raise RuntimeFaultError("port_in_use", "the host's port range is full", transient=True)
+    queries.swap_port(rental, host, taken, new[0], services.clock.now())
+    c.ports[inner] = new[0]
+    logger.info("R%d: host port %d taken, using %d", rental.id, taken, new[0])
+
+
+async def wait_ready(services: Services, rental: Rental, c: Claim | None = None) -> None:
+    """SSH (and Jupyter, when published) answer on the rental's host ports."""
+    cfg = c.host if c is not None else host_of(services, rental)
+    ports = c.ports if c is not None else queries.rental_ports(rental)
+    await services.runtime.wait_ready(cfg.name, cfg.public_address, ports[22], ports.get(8888),
+                                      services.config.rental.ready_timeout_s)
+
+
+async def start(services: Services, rental: Rental) -> tuple[str, str]:
+    """Start the rental's stopped container and wait until it answers; stopped again when it
+    does not."""
+    host, cid = host_of(services, rental).name, rental.container_id
+    try:
+        await services.runtime.start(host, cid)
+        await wait_ready(services, rental)
+    except RuntimeFaultError:
+        await _quietly(services.runtime.stop(host, cid), rental, "stop")
+        raise
+    return cid, rental.container_name
+
+
+async def stop(services: Services, rental: Rental) -> None:
+    """Stop the container (one that is gone already counts as stopped)."""
+    if not rental.container_id or rental.host is None:
+        return
+    try:
+        await services.runtime.stop(host_of(services, rental).name, rental.container_id)
+    except RuntimeFaultError as fault:
+        if fault.kind != "gone":
+            raise
+
+
+async def recreate(services: Services, rental: Rental, gpus: list[str], now: datetime,
+                   image: str | None = None) -> tuple[str, str]:
+    """A new container on ``gpus`` with the same host ports and ``/workspace``: from a commit
+    of the (stopped) old one, system packages and all, or from ``image``. The old container is
+    removed only once the new one answers. Returns (container id, name)."""
+    cfg = host_of(services, rental)
+    tag = f"rev{int(now.timestamp())}"
+    if image is None:
+        image = f"{revival_repository(rental)}:{tag}"
+        await commit(services, rental, tag)
+    c = Claim(cfg, tuple(gpus), queries.rental_ports(rental))
+    spec = replace(run_spec(rental, c, token=""), name=f"{container_name(rental)}-{tag}",
+                   image=image, env={})
+    cid = await services.runtime.run(cfg.name, spec)
+    try:
+        await wait_ready(services, rental, c)
+    except RuntimeFaultError:
+        await _quietly(services.runtime.remove(cfg.name, cid), rental, "remove")
+        raise
+    await _quietly(services.runtime.remove(cfg.name, rental.container_id), rental, "remove")
+    logger.info("R%d: recreated from %s on GPUs %s", rental.id, image, gpus)
+    return cid, spec.name
+
+
+async def commit(services: Services, rental: Rental, tag: str) -> str:
+    """Snapshot the stopped container as ``gpurent/r<id>:<tag>``; returns the image id."""
+    host = host_of(services, rental).name
+    return await services.runtime.commit(host, rental.container_id, revival_repository(rental),
+                                         tag)
+
+
+async def remove(services: Services, rental: Rental) -> None:
+    """The container and the images its revivals left behind (disk is not free)."""
+    if not rental.container_id or rental.host is None:
+        return
+    host = host_of(services, rental).name
+    await services.runtime.remove(host, rental.container_id)
+    try:
+        await services.runtime.remove_images(host, revival_repository(rental))
+    except RuntimeFaultError as fault:
+        logger.warning("R%d: revival images not removed: %s", rental.id, fault.message)
+
+
+async def remove_quietly(services: Services, host: str, cid: str, rental: Rental) -> None:
+    """Remove a half-made container; a failure is logged, the caller goes on undoing."""
+    await _quietly(services.runtime.remove(host, cid), rental, "remove")
+
+
+async def remove_leftovers(services: Services, host: str, rental: Rental) -> None:
+    """Every container on ``host`` labelled as this rental's (found by label, not id: a crash
+    may have come before the id was stored)."""
+    try:
+        for cid, labels, _state in await services.runtime.list_ours(host):
+            if labels.get(LABEL) == str(rental.id):
+                await services.runtime.remove(host, cid)
+    except RuntimeFaultError as fault:
+        logger.error("R%d: cannot clean up on %s: %s", rental.id, host, fault.message)
+
+
+async def clear_workspace(services: Services, host: str, user: User, images: list[str],
+                          stamp: str) -> None:
+    """Delete (or archive, when configured) a student's workspace on ``host`` through a
+    throwaway container; tries ``images`` in order until one can run."""
+    root = services.config.host(host).workspace_root.rstrip("/")
+    name = workspace_name(user)
+    archive = services.config.lifecycle.archive_dir
+    for image in images:
+        try:
+            if archive:
+                await services.runtime.move_dir(host, image, root, name, archive,
+                                                f"{name}-{stamp}")
+            else:
+                await services.runtime.remove_dir(host, image, root, name)
+            return
+        except RuntimeFaultError as fault:
+            if fault.kind not in ("pull", "start") or image == images[-1]:
+                raise
+
+
+async def _quietly(op: Awaitable[None], rental: Rental, what: str) -> None:
+    try:
+        await op
+    except RuntimeFaultError as fault:
+        logger.error("R%d: could not %s a container: %s", rental.id, what, fault.message)

@@ -1,0 +1,50 @@
+"""Students' workspaces on hosts: which are idle (no rental uses them), and since when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from peewee import fn
+
+from models.states import ON_HOST, State
+from models.tables import Host, Notice, Rental, User
+from models.times import from_db
+
+
+def idle() -> list[tuple[Host, User, datetime]]:
+    """(host, student, end of their last rental there) for workspaces no rental uses."""
+    last = fn.MAX(Rental.ended_at).python_value(Rental.ended_at.python_value)
+    query = (Rental.select(Rental.host, Rental.user, last)
+             .where((Rental.state == State.RELEASED.value) & Rental.host.is_null(False)
+                    & Rental.ended_at.is_null(False))
+             .group_by(Rental.host, Rental.user).tuples())
+    rows = cast(list[tuple[int, int, datetime | None]], list(query))
+    in_use = (Rental.select(Rental.host, Rental.user)
+              .where(Rental.state.in_([s.value for s in ON_HOST])).tuples())
+    busy = set(cast(list[tuple[int, int]], list(in_use)))
+    found = []
+    for host_id, user_id, ended in rows:
+        end = from_db(ended)
+        if (host_id, user_id) not in busy and end is not None:
+            found.append((Host.get_by_id(host_id), User.get_by_id(user_id), end))
+    return found
+
+
+def in_use(host: Host, user: User) -> bool:
+    """A rental of the student on the host still uses (or is about to use) the workspace."""
+    return bool(Rental.select().where((Rental.host == host) & (Rental.user == user)
+                                      & Rental.state.in_([s.value for s in ON_HOST])).exists())
+
+
+def cleared_keys() -> set[str]:
+    """The retention cycles whose workspace was already deleted (their ``done:`` claims)."""
+    rows = Notice.select(Notice.key).where(Notice.key.startswith("done:ws:"))
+    return {r.key.removeprefix("done:") for r in rows}
+
+
+def last_image(host: Host, user: User) -> str | None:
+    """The image of the student's newest rental on the host."""
+    used = (Rental.select(Rental.image_ref).where((Rental.host == host) & (Rental.user == user))
+            .order_by(Rental.id.desc()).first())
+    return None if used is None else str(used.image_ref)
