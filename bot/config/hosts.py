@@ -1,0 +1,106 @@
+"""``[[hosts]]`` (the GPU servers and their container limits) and ``[[images]]`` (the catalogue)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.config.reader import Reader, bounded_int, port, shown, size
+
+DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
+MAX_MEMLOCK = 2**63 - 1  # the ulimit is a signed 64-bit value in the engine
+MAX_CPUS_PER_GPU = 1024.0
+_GPU_ID = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is true
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    name: str
+    docker_url: str = DEFAULT_DOCKER_URL
+    public_address: str = "127.0.0.1"
+    gpus: tuple[str, ...] | None = None  # None = read the GPUs through NVML
+    port_range: tuple[int, int] = (20000, 20999)
+    workspace_root: str = "/data/workspaces"
+    memory_per_gpu: str | None = None
+    cpus_per_gpu: float | None = None
+    shm_size: str | None = "16g"
+    memlock: int = -1  # bytes; -1 = unlimited, as NVIDIA recommends for its images
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    key: str
+    name: str
+    ref: str
+
+
+DEFAULT_IMAGES = (
+    ImageConfig("pytorch", "PyTorch (NGC 20.12)", "nvcr.io/nvidia/pytorch:20.12-py3"),
+    ImageConfig("tf2", "TensorFlow 2 (NGC 20.12)", "nvcr.io/nvidia/tensorflow:20.12-tf2-py3"),
+    ImageConfig("tf1", "TensorFlow 1 (NGC 20.12)", "nvcr.io/nvidia/tensorflow:20.12-tf1-py3"),
+)
+
+
+def parse_host(r: Reader) -> HostConfig:
+    name = r.need("name", str)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", name):
+        raise r.fail("name", f"{name!r}: use letters, digits, '.', '_' or '-' (max 32)")
+    url = r.get("docker_url", str, DEFAULT_DOCKER_URL)
+    if not url.startswith(("unix://", "tcp://", "ssh://", "http://", "https://")):
+        raise r.fail("docker_url", f"{url!r}: expected unix://, tcp:// or ssh://")
+    return HostConfig(
+        memlock=_memlock(r),
+        name=name, docker_url=url, public_address=r.get("public_address", str, "127.0.0.1"),
+        gpus=_gpus(r), port_range=_port_range(r),
+        workspace_root=r.get("workspace_root", str, "/data/workspaces"),
+        memory_per_gpu=size(r, "memory_per_gpu"), cpus_per_gpu=_cpus(r),
+        shm_size=size(r, "shm_size") if "shm_size" in r.data else "16g",
+        tls_ca=r.get("tls_ca", str), tls_cert=r.get("tls_cert", str), tls_key=r.get("tls_key", str),
+    )
+
+
+def _gpus(r: Reader) -> tuple[str, ...] | None:
+    raw = r.get("gpus", (str, list), "nvml")
+    if isinstance(raw, str):
+        if raw != "nvml":
+            raise r.fail("gpus", f"{raw!r}: expected \"nvml\" or a list like [\"0\", \"1\"]")
+        return None
+    gpus = tuple(str(g) for g in raw)
+    if len(set(gpus)) != len(gpus) or not all(_GPU_ID.fullmatch(g) for g in gpus):
+        raise r.fail("gpus", f"{raw!r}: GPU ids must be distinct numbers like \"0\"")
+    return gpus
+
+
+def _port_range(r: Reader) -> tuple[int, int]:
+    pr = r.get("port_range", list, [20000, 20999])
+    if len(pr) != 2:
+        raise r.fail("port_range", "expected two ports [first, last]")
+    lo, hi = port(r, "port_range", pr[0]), port(r, "port_range", pr[1])
+    if lo > hi or lo < 1024:
+        raise r.fail("port_range", f"[{lo}, {hi}] must be ascending and above 1023")
+    return lo, hi
+
+
+def _cpus(r: Reader) -> float | None:
+    if r.get("cpus_per_gpu", (int, float)) is None:
+        return None
+    return r.number("cpus_per_gpu", 0, 0, MAX_CPUS_PER_GPU)
+
+
+def _memlock(r: Reader) -> int:
+    value = r.get("memlock", (str, int), "unlimited")
+    if value in ("unlimited", -1):
+        return -1
+    if isinstance(value, int) and value > 0:
+        return bounded_int(r, "memlock", value, 1, MAX_MEMLOCK)
+    raise r.fail("memlock", f"{shown(value)}: expected \"unlimited\" or a number of bytes")
+
+
+def parse_image(r: Reader) -> ImageConfig:
+    key = r.need("key", str)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,15}", key):
+        raise r.fail("key", f"{key!r}: lowercase letters, digits, '-', '_' (max 16)")
+    return ImageConfig(key=key, name=r.get("name", str, key), ref=r.need("ref", str))
