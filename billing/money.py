@@ -13,7 +13,10 @@ CURRENCY = "¥"
 # Both the half-width and the full-width yuan sign are common in Chinese input methods.
 _CURRENCY_SIGNS = ("¥", "￥")
 MAX_CENTS = 1_000_000_000  # ¥10,000,000.00: anything above is a typo, not a price
-_AMOUNT = re.compile(r"(?P<whole>\d+)(?:\.(?P<frac>\d+))?")
+# ASCII digits only: \d would take Arabic-Indic or other scripts' digits as a number. Full-width
+# digits and point (a Chinese input method in full-width mode) are turned into ASCII first.
+_AMOUNT = re.compile(r"(?P<whole>[0-9]{1,30})(?:\.(?P<frac>[0-9]+))?")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _EXAMPLE = "e.g. 3.60 or ¥1400"
 
 
@@ -23,8 +26,8 @@ class MoneyError(ValueError):
 
 def parse_money(text: str) -> int:
     """Parse "2", "3.6", "3.60", "¥3.60" (spaces around allowed) into cents."""
-    shown = text.strip()
-    raw = shown
+    shown = text.strip()[:40]
+    raw = text.strip().translate(_FULL_WIDTH)
     for sign in _CURRENCY_SIGNS:
         raw = raw.removeprefix(sign)
     raw = raw.strip()

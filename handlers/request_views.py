@@ -10,6 +10,7 @@ from bot.errors import UserError
 from bot.i18n import esc, t
 from bot.ports import Button, Keyboard
 from bot.services import Services
+from bot.textinput import NumberError, ascii_int
 from bot.usecases import request as uc
 from models.tables import Rental
 
@@ -99,9 +100,7 @@ def apply_button(config: Config, d: uc.Draft, step_name: str, value: str) -> int
     if step_name == "img":
         return _choose_image(config, d, value)
     if step_name == "gpu":
-        if not value.isdigit() or int(value) not in uc.gpu_choices(config):
-            raise UserError("req_gpus_bad")
-        d.gpus = int(value)
+        d.gpus = _gpu_choice(config, value)
         return UNIT
     if step_name == "unit":
         if value not in {p.unit for p in config.prices.plans_for(d.gpus)}:
@@ -115,6 +114,17 @@ def apply_button(config: Config, d: uc.Draft, step_name: str, value: str) -> int
         d.extra_ports = []
         return SUMMARY
     raise UserError("req_stale")
+
+
+def _gpu_choice(config: Config, value: str) -> int:
+    choices = uc.gpu_choices(config)
+    try:
+        gpus = ascii_int(value, 1, max(choices, default=0))
+    except NumberError:
+        raise UserError("req_gpus_bad") from None
+    if gpus not in choices:
+        raise UserError("req_gpus_bad")
+    return gpus
 
 
 def _choose_image(config: Config, d: uc.Draft, key: str) -> int:

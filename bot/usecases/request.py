@@ -11,10 +11,10 @@ from billing.plans import PlanError
 from billing.quote import Combination, Quote, QuoteError, hint, quote
 from bot.config import Config
 from bot.errors import UserError
-from docker_ops.imageref import parse_image_ref, registry_allowed
-from models import queries
-from models.states import State
-from models.tables import Gpu, Host, Rental, User
+from bot.textinput import NumberError, ascii_digits, ascii_int, echo
+from docker_ops.imageref import ReservedImageError, parse_custom_ref, registry_allowed
+from models import hosts, rentals
+from models.tables import Rental, User
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +42,17 @@ def preflight(config: Config, user: User) -> None:
         raise UserError("blocked")
     if config.rental.maintenance:
         raise UserError("req_maintenance")
-    pending = queries.open_request(user)
+    pending = rentals.open_request(user)
     if pending is not None:
         raise UserError("req_has_pending", ref=pending.ref)
-    live = queries.live_count(user)
+    live = rentals.live_count(user)
     if live >= config.rental.max_live_per_student:
         raise UserError("req_limit", limit=config.rental.max_live_per_student)
 
 
 def host_capacity() -> int:
     """The most GPUs one enabled host has (free or not): the biggest request we can ever run."""
-    best = 0
-    for host in Host.select().where(Host.enabled):
-        best = max(best, Gpu.select().where(Gpu.host == host).count())
-    return best
+    return hosts.capacity()
 
 
 def gpu_choices(config: Config) -> list[int]:
@@ -66,21 +63,23 @@ def gpu_choices(config: Config) -> list[int]:
 def check_custom_image(config: Config, text: str) -> str:
     ref = text.strip()
     try:
-        parsed = parse_image_ref(ref)
+        parsed = parse_custom_ref(ref)
+    except ReservedImageError:
+        raise UserError("req_image_reserved") from None
     except ValueError as exc:
-        raise UserError("req_image_bad", error=str(exc)) from None
+        raise UserError("req_image_bad", error=echo(exc)) from None
     if not registry_allowed(parsed, list(config.rental.registry_allow)):
-        raise UserError("req_image_registry", registry=parsed.registry,
-                        allowed=", ".join(config.rental.registry_allow))
+        raise UserError("req_image_registry", registry=echo(parsed.registry, 60),
+                        allowed=echo(", ".join(config.rental.registry_allow)))
     return ref
 
 
 def check_quantity(config: Config, unit: str, text: str) -> int:
     limit = config.rental.max_quantity.get(unit, 1)
-    value = text.strip()
-    if not value.isdigit() or not 1 <= int(value) <= limit:
-        raise UserError("req_quantity_bad", limit=limit, unit=unit)
-    return int(value)
+    try:
+        return ascii_int(text, 1, limit)
+    except NumberError:
+        raise UserError("req_quantity_bad", limit=limit, unit=echo(unit, 20)) from None
 
 
 def check_purpose(text: str) -> str:
@@ -93,13 +92,14 @@ def check_purpose(text: str) -> str:
 
 
 def check_ports(config: Config, text: str) -> list[int]:
-    words = [w for w in re.split(r"[\s,，;]+", text.strip()) if w]
+    words = [w for w in re.split(r"[\s,，;；、]+", ascii_digits(text).strip()) if w]
     limit = config.rental.max_extra_ports
     ports: list[int] = []
     for word in words:
-        if not word.isdigit() or not 1 <= int(word) <= 65535:
-            raise UserError("req_port_bad", value=word)
-        port = int(word)
+        try:
+            port = ascii_int(word, 1, 65535)
+        except NumberError:
+            raise UserError("req_port_bad", value=echo(word, 40)) from None
         if port in RESERVED_PORTS:
             raise UserError("req_port_reserved", value=port)
         if port not in ports:
@@ -123,13 +123,10 @@ def submit(config: Config, user: User, draft: Draft, now: datetime) -> Rental:
     q, _ = price(config, draft)
     if not draft.purpose or not draft.image_ref:
         raise UserError("req_incomplete")
-    rental = Rental.create(
-        user=user, state=State.PENDING.value, image_key=draft.image_key,
-        image_ref=draft.image_ref, custom_image=draft.custom, gpus=draft.gpus, unit=draft.unit,
-        quantity=draft.quantity, price=q.total, purpose=draft.purpose,
-        extra_ports=",".join(str(p) for p in draft.extra_ports),
-        created_at=queries.to_db(now), submitted_at=queries.to_db(now),
-    )
-    queries.audit("submitted", now, rental=rental, actor=user, detail=f"{q.total} cents")
+    rental = rentals.submit(
+        user, now, image_key=draft.image_key, image_ref=draft.image_ref,
+        custom_image=draft.custom, gpus=draft.gpus, unit=draft.unit, quantity=draft.quantity,
+        price=q.total, purpose=draft.purpose,
+        extra_ports=",".join(str(p) for p in draft.extra_ports))
     logger.info("request R%d submitted by user %d", rental.id, user.telegram_id)
     return rental
