@@ -70,13 +70,14 @@ async def refuse(update: Update, context: Context, error: UserError, state: int)
 
 
 async def begin(update: Update, context: Context) -> int:
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    # A press is answered once: by the refusal's pop-up, or plainly once preflight passed.
     try:
         uc.preflight(services(context).config, current_user(update, context))
     except UserError as error:
         await refuse(update, context, error, ConversationHandler.END)
         return ConversationHandler.END
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     if context.user_data is not None:
         context.user_data["draft"] = uc.Draft()
     return await show(update, context, IMAGE, edit=False)
@@ -86,17 +87,17 @@ async def on_button(update: Update, context: Context) -> int:
     """Every inline button of the dialogue: ``rq:<step>:<value>``."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
     _, step, value = ([*query.data.split(":", 2), ""])[:3]
     svc, d = services(context), draft(context)
     try:
         nxt = views.apply_button(svc.config, d, step, value)
     except UserError as error:
         return await refuse(update, context, error, views.state_of(step))
+    if nxt == views.CONFIRM_MARK:
+        return await confirm(update, context)  # answers the press itself
+    await query.answer()
     if nxt == views.BACK_MARK:
         return await show(update, context, BACK.get(views.state_of(value), IMAGE))
-    if nxt == views.CONFIRM_MARK:
-        return await confirm(update, context)
     return await show(update, context, nxt)
 
 
@@ -121,6 +122,7 @@ async def confirm(update: Update, context: Context) -> int:
     query = update.callback_query
     text = views.submitted_text(user.language, rental)
     if query is not None:
+        await query.answer()
         await query.edit_message_text(text, parse_mode=ParseMode.HTML)
     await send_cards(svc, rental)
     return ConversationHandler.END
