@@ -28,7 +28,7 @@ from bot.services import SERVICES_KEY, Services, services_of
 from bot.usecases import admins
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
-from handlers import admin, approval, billing, lifecycle, rentals, request, start
+from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ def build_application(services: Services, token: str) -> Application[Any, Any, A
 
 
 def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    ratelimit.register(app)  # group -1: a flooding user's updates stop here
     app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(request.conversation())
