@@ -1,4 +1,6 @@
-"""Time is injected: use cases receive ``now``; only the job layer reads a Clock."""
+"""Time is injected: code reads the time only through the Clock in ``Services``
+(``SystemClock`` in production, ``FrozenClock`` in tests) and passes ``now`` down as aware
+UTC; nothing else calls ``datetime.now()`` (``tests/unit/test_architecture.py``)."""
 
 from __future__ import annotations
 

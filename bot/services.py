@@ -1,4 +1,7 @@
-"""The collaborators every handler and job reaches through ``context.bot_data``."""
+"""The collaborators every handler and job reaches (``context.services`` in handlers): the
+configuration, the clock, the container runtime and the notifier, typed with the interfaces of
+:mod:`bot.ports` so mypy checks every call. The runtime and the notifier are wired in
+:mod:`bot.app` (the notifier only once the Bot exists); until then they refuse to work."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.ports import ContainerRuntime, Notifier
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +24,8 @@ SERVICES_KEY = "gpurent.services"
 class Services:
     config: Config
     clock: Clock
-    runtime: Any = None      # bot.ports.ContainerRuntime, wired in bot.app
-    notifier: Any = None     # bot.ports.Notifier, wired in bot.app once the Bot exists
+    runtime: ContainerRuntime = field(default_factory=lambda: _unwired("runtime"))
+    notifier: Notifier = field(default_factory=lambda: _unwired("notifier"))
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     waitlist_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tick_seconds: float = 60.0  # 0 = no automatic tick (tests drive it by hand)
@@ -46,6 +50,20 @@ class Services:
         """Wait until no background work is left (tests and shutdown)."""
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+
+class _Unwired:
+    """Stands in for a collaborator not wired yet: any use is a bug, said plainly."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"Services.{self._what} used before it was wired ({name})")
+
+
+def _unwired(what: str) -> Any:
+    return _Unwired(what)
 
 
 def services_of(bot_data: dict[str, Any]) -> Services:

@@ -121,3 +121,15 @@ def test_no_import_circles() -> None:
 
 def test_the_circle_check_finds_a_circle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_only_the_clock_reads_the_time() -> None:
+    readers = []
+    for path in sources(*PACKAGES):
+        if path == ROOT / "bot" / "clock.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for call in ("datetime.now(", "datetime.utcnow(", "date.today(", "time.time("):
+            if call in text:
+                readers.append(f"{path.relative_to(ROOT)}: {call}")
+    assert readers == []
