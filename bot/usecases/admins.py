@@ -7,7 +7,7 @@ from typing import Any
 from bot.i18n import t
 from bot.ports import Keyboard
 from bot.services import Services
-from models.tables import User
+from models import queries
 
 
 def targets(services: Services) -> list[tuple[int, str]]:
@@ -20,7 +20,7 @@ def targets(services: Services) -> list[tuple[int, str]]:
 
 def language_of(services: Services, chat_id: int) -> str:
     """A private chat speaks its user's language; a group, the configured default."""
-    user = User.get_or_none(User.telegram_id == chat_id)
+    user = queries.user_by_telegram(chat_id)
     return str(user.language) if user else services.config.language
 
 

@@ -13,9 +13,9 @@ from bot.services import Services
 from bot.usecases import admins, usage
 from bot.usecases import schedule as sch
 from bot.usecases.users import display_name
-from models import queries
+from models import hosts, notices, queries, rentals, views
 from models.states import State
-from models.tables import AuditEvent, Gpu, Host, Rental, User
+from models.tables import Rental, User
 
 DAY = timedelta(days=1)
 FAILURE_KINDS = ("failed", "requeued", "recovered", "stop_failed", "remove_failed",
@@ -38,11 +38,11 @@ async def daily_summaries(services: Services, now: datetime) -> int:
     for rental in usage.active_rentals():
         by_user[rental.user_id].append(rental)  # type: ignore[attr-defined]
     sent = 0
-    for user_id, rentals in by_user.items():
-        if sch.claim(f"sum:{user_id}:{day}", now):
-            user = User.get_by_id(user_id)
+    for user_id, theirs in by_user.items():
+        if notices.claim(f"sum:{user_id}:{day}", now):
+            user = queries.user_by_id(user_id)
             await services.notifier.send(user.telegram_id, summary_text(services, user,
-                                                                        rentals, now))
+                                                                        theirs, now))
             sent += 1
     return sent
 
@@ -68,7 +68,7 @@ async def admin_digest(services: Services, now: datetime) -> int:
     cfg = services.config.lifecycle
     day = _today_after(services, now, cfg.digest_time) if cfg.admin_digest else None
     targets = admins.targets(services)
-    if day is None or not targets or not sch.claim(f"digest:{day}", now):
+    if day is None or not targets or not notices.claim(f"digest:{day}", now):
         return 0
     for chat_id, lang in targets:
         await services.notifier.send(chat_id, digest_text(services, lang, now))
@@ -78,9 +78,8 @@ async def admin_digest(services: Services, now: datetime) -> int:
 def digest_text(services: Services, lang: str, now: datetime) -> str:
     lines = [t(lang, "life_digest_title", day=sch.lab_time(services, now)[:10])]
     lines += _hosts(lang)
-    pending = Rental.select().where(Rental.state == State.PENDING.value).count()
-    queue = [r.ref for r in Rental.select().where(Rental.state == State.QUEUED.value)
-             .order_by(Rental.queued_at, Rental.id)]
+    pending = len(rentals.in_states([State.PENDING]))
+    queue = [r.ref for r in rentals.queued()]
     lines.append(t(lang, "life_digest_pending", n=pending))
     lines.append(t(lang, "life_digest_queue", n=len(queue), refs=", ".join(queue) or "—"))
     idle = usage.idle_rentals()
@@ -94,18 +93,15 @@ def digest_text(services: Services, lang: str, now: datetime) -> str:
 
 def _hosts(lang: str) -> list[str]:
     lines = []
-    for host in Host.select().where(Host.enabled).order_by(Host.id):
-        total = Gpu.select().where(Gpu.host == host).count()
-        held = len(queries.held_gpus(host))
-        key = "life_digest_host" if host.reachable else "life_digest_host_down"
-        lines.append(t(lang, key, name=esc(host.name), used=held, total=total))
+    for use in hosts.usage():
+        key = "life_digest_host" if use.host.reachable else "life_digest_host_down"
+        lines.append(t(lang, key, name=esc(use.host.name), used=len(use.held),
+                       total=len(use.gpus)))
     return lines
 
 
 def _failures(lang: str, now: datetime) -> list[str]:
-    rows = list(AuditEvent.select().where((AuditEvent.at >= queries.to_db(now - DAY))
-                                          & AuditEvent.kind.in_(FAILURE_KINDS))
-                .order_by(AuditEvent.at))
+    rows = views.audit_since(now - DAY, FAILURE_KINDS)
     lines = [t(lang, "life_digest_failures", n=len(rows))]
     for row in rows[:MAX_LINES]:
         ref = row.rental.ref if row.rental is not None else "—"

@@ -6,8 +6,7 @@ import logging
 
 from bot.ports import RuntimeFaultError
 from bot.services import Services
-from models import queries
-from models.tables import Host
+from models import hosts, queries
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +25,7 @@ async def sync_hosts(services: Services) -> dict[str, str]:
             problems[cfg.name] = fault.message
         queries.ensure_hosts([(cfg.name, cfg.public_address, gpus)])
         reachable = cfg.name not in problems or problems[cfg.name] == "no GPUs found"
-        Host.update(reachable=reachable, last_error=problems.get(cfg.name, "")[:500]).where(
-            Host.name == cfg.name).execute()
+        hosts.set_reachable(cfg.name, reachable, problems.get(cfg.name, ""))
     for name, problem in problems.items():
         logger.warning("host %s: %s", name, problem)
     return problems
@@ -36,14 +34,14 @@ async def sync_hosts(services: Services) -> dict[str, str]:
 async def refresh_unreachable(services: Services) -> list[str]:
     """Ping hosts marked unreachable; the ones that answer take rentals again."""
     back: list[str] = []
-    for host in Host.select().where(Host.enabled & (Host.reachable == False)):  # noqa: E712
+    for host in hosts.unreachable():
         try:
             await services.runtime.ping(host.name)
             gpus = await services.runtime.gpus(host.name)
         except RuntimeFaultError:
             continue
         queries.ensure_hosts([(host.name, host.public_address, gpus)])
-        Host.update(reachable=True, last_error="").where(Host.id == host.id).execute()
+        hosts.set_reachable(host.name, True)
         back.append(host.name)
         logger.info("host %s is reachable again", host.name)
     return back

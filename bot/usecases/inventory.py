@@ -5,28 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.placement import best_fit
-from models import queries
-from models.states import State
-from models.tables import Gpu, Host, Rental
+from models import hosts, queries, rentals
+from models.tables import Rental
 
 
 def free_gpus(include_unreachable: bool = False) -> dict[str, list[str]]:
     """Free GPU ids per enabled host, hosts in configuration order (by id)."""
-    free: dict[str, list[str]] = {}
-    for host in Host.select().where(Host.enabled).order_by(Host.id):
-        if not host.reachable and not include_unreachable:
-            continue
-        held = queries.held_gpus(host)
-        ids = [g.gpu_index for g in Gpu.select().where(Gpu.host == host)]
-        free[host.name] = sorted((i for i in ids if i not in held), key=int)
-    return free
+    return hosts.free_gpus(include_unreachable)
 
 
 def queue() -> list[Rental]:
     """Rentals waiting for GPUs, first come first served (by approval time, then id)."""
-    rows = (Rental.select().where(Rental.state == State.QUEUED.value)
-            .order_by(Rental.queued_at, Rental.id))
-    return list(rows)
+    return rentals.queued()
 
 
 def queue_position(rental: Rental) -> int:
@@ -42,10 +32,8 @@ def estimate_start(rental: Rental, now: datetime) -> datetime | None:
     free = free_gpus()
     ahead = [r for r in queue() if r.id != rental.id and (r.queued_at, r.id) < (
         rental.queued_at, rental.id)]
-    live = (Rental.select().where(Rental.state.in_([State.ACTIVE.value, State.PROVISIONING.value]))
-            .where(Rental.expires_at.is_null(False)).order_by(Rental.expires_at))
     moment = now
-    events = iter(live)
+    events = iter(rentals.holding_by_end())
     for waiting in [*ahead, rental]:
         while (spot := best_fit(waiting.gpus, free)) is None:
             ending = next(events, None)

@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.i18n import esc, t
 from bot.services import Services
-from models.tables import ChatMessage, Rental
+from models import views
+from models.tables import Rental
 
 EDIT_EVERY_S = 3.0
 BAR_WIDTH = 12
@@ -36,8 +37,7 @@ class StatusMessage:
         if self.message_id is None:
             self.message_id = await notifier.send(self.chat_id, text)
             if self.message_id is not None:
-                ChatMessage.create(rental=self.rental, purpose="status", chat_id=self.chat_id,
-                                   message_id=self.message_id)
+                views.remember_message(self.rental, "status", self.chat_id, self.message_id)
         else:
             await notifier.edit(self.chat_id, self.message_id, text)
 

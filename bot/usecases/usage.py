@@ -22,32 +22,31 @@ from bot.i18n import t
 from bot.ports import Button, GpuReading, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import schedule as sch
-from models import queries
-from models.db import db
-from models.states import State
-from models.tables import GpuAllocation, GpuSample, Notice, Rental, User
+from models import notices, queries, rentals
+from models import usage as samples
+from models.tables import Rental, User
 
 logger = logging.getLogger(__name__)
 
 RAW_KEEP = timedelta(days=2)
 COMPACT_BATCH = 5000
 HOUR = timedelta(hours=1)
+IDLE = "idle:"  # claim key prefix: one reminder per idle streak
 
 
 def active_rentals() -> list[Rental]:
-    return list(Rental.select().where((Rental.state == State.ACTIVE.value)
-                                      & Rental.host.is_null(False)).order_by(Rental.id))
+    return rentals.active_placed()
 
 
 async def sample(services: Services, now: datetime) -> int:
     """Record one sample per running rental, every ``sample_every``; then compact history."""
     every = services.config.lifecycle.sample_every
-    rentals = active_rentals()
-    newest = GpuSample.select(GpuSample.at).order_by(GpuSample.at.desc()).first()
-    if not rentals or (newest is not None and now - _aware(newest.at) < every * 0.9):
+    running = active_rentals()
+    newest = samples.newest_at()
+    if not running or (newest is not None and now - newest < every * 0.9):
         return 0
     by_host: dict[str, list[Rental]] = defaultdict(list)
-    for rental in rentals:
+    for rental in running:
         by_host[sch.host_name(rental)].append(rental)
     made = 0
     for host, on_host in by_host.items():
@@ -62,12 +61,6 @@ async def sample(services: Services, now: datetime) -> int:
     return made
 
 
-def _aware(naive: datetime) -> datetime:
-    found = queries.from_db(naive)
-    assert found is not None
-    return found
-
-
 def _record(rental: Rental, readings: dict[str, GpuReading], now: datetime,
             every: timedelta) -> int:
     mine = [readings[g] for g in queries.rental_gpus(rental) if g in readings]
@@ -77,8 +70,7 @@ def _record(rental: Rental, readings: dict[str, GpuReading], now: datetime,
     util_pm = round(sum(utils) * 10 / len(utils)) if utils else 0
     mems = [r.memory_used / r.memory_total for r in mine if r.memory_total > 0]
     mem_pm = round(sum(mems) * 1000 / len(mems)) if mems else 0
-    GpuSample.create(rental=rental, at=queries.to_db(now), span_s=sch.seconds(every),
-                     util_pm=min(util_pm, 1000), mem_pm=min(mem_pm, 1000))
+    samples.record(rental, now, sch.seconds(every), min(util_pm, 1000), min(mem_pm, 1000))
     return 1
 
 
@@ -88,22 +80,8 @@ def _hour(when: datetime) -> datetime:
 
 def compact(services: Services, now: datetime) -> int:
     """Merge samples older than two days into hourly rows; prune the oldest history."""
-    cutoff = queries.to_db(_hour(now - RAW_KEEP))
-    rows = list(GpuSample.select().where(~GpuSample.hourly & (GpuSample.at < cutoff))
-                .order_by(GpuSample.id).limit(COMPACT_BATCH))
-    buckets: dict[tuple[int, datetime], list[GpuSample]] = defaultdict(list)
-    for row in rows:
-        buckets[row.rental_id, _hour(row.at)].append(row)  # type: ignore[attr-defined]
     keep = timedelta(days=services.config.lifecycle.sample_keep_days)
-    with db.atomic():
-        for (rental_id, hour), group in buckets.items():
-            span = sum(r.span_s for r in group)
-            GpuSample.create(rental=rental_id, at=hour, span_s=span, hourly=True,
-                             util_pm=round(sum(r.util_pm * r.span_s for r in group) / span),
-                             mem_pm=round(sum(r.mem_pm * r.span_s for r in group) / span))
-        GpuSample.delete().where(GpuSample.id.in_([r.id for r in rows])).execute()
-        GpuSample.delete().where(GpuSample.at < queries.to_db(now - keep)).execute()
-    return len(rows)
+    return samples.compact(_hour(now - RAW_KEEP), now - keep, COMPACT_BATCH)
 
 
 # --- idle reminders -----------------------------------------------------------------------
@@ -126,25 +104,21 @@ def idle_verdict(samples: Sequence[tuple[datetime, int, int]], now: datetime, wi
 
 
 def window_samples(rental: Rental, since: datetime) -> list[tuple[datetime, int, int]]:
-    rows = (GpuSample.select().where((GpuSample.rental == rental)
-                                     & (GpuSample.at > queries.to_db(since)))
-            .order_by(GpuSample.at.desc()))
-    return [(_aware(r.at), r.util_pm, r.mem_pm) for r in rows]
+    return samples.since(rental, since)
 
 
 async def check_idle(services: Services, now: datetime) -> int:
     """One reminder per idle streak for each running rental."""
     cfg = services.config.lifecycle
     util_pm, mem_pm = round(cfg.idle_util_percent * 10), round(cfg.idle_memory_percent * 10)
-    running = Rental.select(Rental.id).where(Rental.state == State.ACTIVE.value)
-    Notice.delete().where(Notice.key.startswith("idle:") & Notice.rental.not_in(running)).execute()
+    notices.unclaim_ended(IDLE)
     sent = 0
     for rental in active_rentals():
         samples = window_samples(rental, now - cfg.idle_window)
         verdict = idle_verdict(samples, now, cfg.idle_window, cfg.sample_every, util_pm, mem_pm)
         if verdict is False:
-            sch.unclaim(f"idle:{rental.id}")  # busy again: the streak is over
-        elif verdict and sch.claim(f"idle:{rental.id}", now, rental):
+            notices.unclaim(f"{IDLE}{rental.id}")  # busy again: the streak is over
+        elif verdict and notices.claim(f"{IDLE}{rental.id}", now, rental):
             await _tell_idle(services, rental)
             sent += 1
     return sent
@@ -169,7 +143,7 @@ async def _tell_idle(services: Services, rental: Rental) -> None:
 
 def still_using(rental_id: int, user: User, now: datetime) -> str:
     """The student says an idle rental is in use: noted; no more reminders this streak."""
-    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.user == user))
+    rental = rentals.owned_by(rental_id, user)
     if rental is None:
         raise UserError("my_unknown")
     queries.audit("still_using", now, rental=rental, actor=user)
@@ -178,10 +152,7 @@ def still_using(rental_id: int, user: User, now: datetime) -> str:
 
 def idle_rentals() -> list[Rental]:
     """Running rentals in an idle streak (for the admins)."""
-    keys = Notice.select(Notice.key).where(Notice.key.startswith("idle:"))
-    ids = [int(n.key.split(":")[1]) for n in keys]
-    return list(Rental.select().where(Rental.id.in_(ids) & (Rental.state == State.ACTIVE.value))
-                .order_by(Rental.id))
+    return rentals.active_among(notices.rental_ids(IDLE))
 
 
 # --- numbers for the daily messages ---------------------------------------------------------
@@ -189,16 +160,11 @@ def idle_rentals() -> list[Rental]:
 def gpu_hours(rental: Rental, since: datetime, now: datetime) -> float:
     """GPU-hours the rental held between ``since`` and ``now``, from its allocations."""
     total = timedelta()
-    for row in GpuAllocation.select().where(GpuAllocation.rental == rental):
-        start = max(queries.from_db(row.allocated_at) or now, since)
-        end = min(queries.from_db(row.released_at) or now, now)
-        total += max(end - start, timedelta())
+    for allocated, released in samples.held_spans(rental):
+        total += max(min(released or now, now) - max(allocated, since), timedelta())
     return total / HOUR
 
 
 def average_util(rental: Rental, since: datetime) -> float | None:
     """Span-weighted average utilisation in percent since ``since``; None without samples."""
-    rows = list(GpuSample.select().where((GpuSample.rental == rental)
-                                         & (GpuSample.at > queries.to_db(since))))
-    span = sum(r.span_s for r in rows)
-    return sum(r.util_pm * r.span_s for r in rows) / span / 10 if span else None
+    return samples.average_util(rental, since)

@@ -1,0 +1,71 @@
+"""Hosts and their GPUs as the database records them: what is free, who holds what, which
+hosts answer. Each read takes a fixed number of queries however many hosts there are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peewee import fn
+
+from models.tables import Gpu, GpuAllocation, Host, Rental, User
+
+
+@dataclass(frozen=True)
+class HostUse:
+    """One enabled host with its GPU ids and the rental holding each held one."""
+
+    host: Host
+    gpus: list[str]  # every GPU id, in numeric order
+    held: dict[str, Rental] = field(default_factory=dict)
+
+
+def enabled() -> list[Host]:
+    """Enabled hosts in configuration order (by id)."""
+    return list(Host.select().where(Host.enabled).order_by(Host.id))
+
+
+def _gpu_ids(hosts: list[Host]) -> dict[int, list[str]]:
+    ids: dict[int, list[str]] = {h.id: [] for h in hosts}
+    for gpu in Gpu.select(Gpu.host, Gpu.gpu_index).where(Gpu.host.in_(list(ids))):
+        ids[gpu.host_id].append(gpu.gpu_index)  # type: ignore[attr-defined]
+    return {host_id: sorted(found, key=int) for host_id, found in ids.items()}
+
+
+def _held(hosts: list[Host]) -> dict[int, dict[str, Rental]]:
+    held: dict[int, dict[str, Rental]] = {h.id: {} for h in hosts}
+    rows = (GpuAllocation.select(GpuAllocation, Rental, User).join(Rental).join(User)
+            .where(GpuAllocation.host.in_(list(held)) & GpuAllocation.released_at.is_null()))
+    for row in rows:
+        held[row.host_id][row.gpu_index] = row.rental  # type: ignore[attr-defined]
+    return held
+
+
+def usage() -> list[HostUse]:
+    """Every enabled host with its GPUs and their holders (three queries in all)."""
+    hosts = enabled()
+    ids, held = _gpu_ids(hosts), _held(hosts)
+    return [HostUse(h, ids[h.id], held[h.id]) for h in hosts]
+
+
+def free_gpus(include_unreachable: bool = False) -> dict[str, list[str]]:
+    """Free GPU ids per enabled host (unreachable ones left out unless asked for), hosts in
+    configuration order, ids in numeric order."""
+    return {u.host.name: [g for g in u.gpus if g not in u.held]
+            for u in usage() if u.host.reachable or include_unreachable}
+
+
+def capacity() -> int:
+    """The most GPUs one enabled host has (free or not): the biggest request we can ever run."""
+    per_host = Gpu.select(fn.COUNT(Gpu.id)).join(Host).where(Host.enabled).group_by(Gpu.host)
+    return max((int(n) for n in per_host.scalars()), default=0)
+
+
+def unreachable() -> list[Host]:
+    """Enabled hosts marked unreachable, to ping again."""
+    return list(Host.select().where(Host.enabled & (Host.reachable == False))  # noqa: E712
+                .order_by(Host.id))
+
+
+def set_reachable(name: str, reachable: bool, error: str = "") -> None:
+    """Record whether the host answered, and why not (kept short for the admins' views)."""
+    Host.update(reachable=reachable, last_error=error[:500]).where(Host.name == name).execute()

@@ -1,0 +1,75 @@
+"""GPU usage samples: one row per running rental per sample (its GPUs' average, per mille),
+merged into hourly rows after a couple of days and pruned after that. Times are aware UTC."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from models.base import db
+from models.tables import GpuAllocation, GpuSample, Rental
+from models.times import from_db, to_db
+
+
+def newest_at() -> datetime | None:
+    """When the latest sample (of any rental) was taken."""
+    row = GpuSample.select(GpuSample.at).order_by(GpuSample.at.desc()).first()
+    return None if row is None else from_db(row.at)
+
+
+def record(rental: Rental, now: datetime, span_s: int, util_pm: int, mem_pm: int) -> None:
+    GpuSample.create(rental=rental, at=to_db(now), span_s=span_s, util_pm=util_pm,
+                     mem_pm=mem_pm)
+
+
+def _hour(when: datetime) -> datetime:
+    return when.replace(minute=0, second=0, microsecond=0)
+
+
+def compact(raw_before: datetime, prune_before: datetime, batch: int) -> int:
+    """Merge up to ``batch`` raw samples taken before ``raw_before`` into one span-weighted
+    row per rental and hour, and drop every sample taken before ``prune_before``. Returns how
+    many raw samples were merged."""
+    rows = list(GpuSample.select().where(~GpuSample.hourly & (GpuSample.at < to_db(raw_before)))
+                .order_by(GpuSample.id).limit(batch))
+    buckets: dict[tuple[int, datetime], list[GpuSample]] = defaultdict(list)
+    for row in rows:
+        buckets[row.rental_id, _hour(row.at)].append(row)  # type: ignore[attr-defined]
+    with db.atomic():
+        for (rental_id, hour), group in buckets.items():
+            span = sum(r.span_s for r in group)
+            GpuSample.create(rental=rental_id, at=hour, span_s=span, hourly=True,
+                             util_pm=round(sum(r.util_pm * r.span_s for r in group) / span),
+                             mem_pm=round(sum(r.mem_pm * r.span_s for r in group) / span))
+        GpuSample.delete().where(GpuSample.id.in_([r.id for r in rows])).execute()
+        GpuSample.delete().where(GpuSample.at < to_db(prune_before)).execute()
+    return len(rows)
+
+
+def since(rental: Rental, start: datetime) -> list[tuple[datetime, int, int]]:
+    """(at, util per mille, memory per mille) of the rental's samples after ``start``, newest
+    first."""
+    rows = (GpuSample.select().where((GpuSample.rental == rental)
+                                     & (GpuSample.at > to_db(start)))
+            .order_by(GpuSample.at.desc()))
+    return [(_aware(r.at), r.util_pm, r.mem_pm) for r in rows]
+
+
+def average_util(rental: Rental, start: datetime) -> float | None:
+    """Span-weighted average utilisation in percent after ``start``; None without samples."""
+    rows = list(GpuSample.select().where((GpuSample.rental == rental)
+                                         & (GpuSample.at > to_db(start))))
+    span = sum(r.span_s for r in rows)
+    return sum(r.util_pm * r.span_s for r in rows) / span / 10 if span else None
+
+
+def held_spans(rental: Rental) -> list[tuple[datetime, datetime | None]]:
+    """(allocated, released or None while held) of every GPU the rental ever held."""
+    rows = GpuAllocation.select().where(GpuAllocation.rental == rental)
+    return [(_aware(r.allocated_at), from_db(r.released_at)) for r in rows]
+
+
+def _aware(naive: datetime) -> datetime:
+    found = from_db(naive)
+    assert found is not None
+    return found
