@@ -65,10 +65,10 @@ def parse_image_ref(ref: str) -> ImageRef:
     text = ref.strip()
     if not text:
         raise ValueError("the image reference is empty")
-    name, _, digest = text.partition("@")
+    name, at, digest = text.partition("@")
     if not name:
         raise ValueError("a digest needs an image name before it: name@sha256:<64 hex digits>")
-    if digest and not _DIGEST.fullmatch(digest):
+    if at and not _DIGEST.fullmatch(digest):
         raise ValueError("the digest must look like sha256:<64 lowercase hex digits>")
     tag: str | None = None
     if name.rfind(":") > name.rfind("/"):
