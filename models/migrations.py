@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 
 from peewee import Database, IntegerField, Model
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as run
 
 from models import tables as t
 
@@ -38,7 +40,14 @@ def _v2_gpu_samples(database: Database) -> None:
 
 
 def _v3_rental_locks(database: Database) -> None:
+    """Rental locks get a table of their own (they were rows among the notices); the status
+    message columns that nothing ever used go."""
     database.create_tables(t.LOCK_TABLES)
+    database.execute_sql("DELETE FROM notice WHERE key LIKE 'lock:R%'")
+    migrator = SchemaMigrator.from_database(database)
+    present = {c.name for c in database.get_columns("rental")}  # step 1 builds today's tables
+    run(*[migrator.drop_column("rental", name)
+          for name in ("status_chat_id", "status_message_id") if name in present])
 
 
 STEPS: list[Callable[[Database], None]] = [_v1_initial, _v2_gpu_samples, _v3_rental_locks]

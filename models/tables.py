@@ -73,8 +73,6 @@ class Rental(BaseModel):
     expires_at = DateTimeField(null=True, index=True)
     ended_at = DateTimeField(null=True)
     failure = TextField(default="")
-    status_chat_id = BigIntegerField(null=True)
-    status_message_id = BigIntegerField(null=True)
 
     @property
     def ref(self) -> str:
