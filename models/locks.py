@@ -13,7 +13,6 @@ from peewee import IntegrityError
 
 from models.base import db
 from models.tables import RentalLock
-
 from models.times import to_db
 
 STALE = timedelta(hours=2)
