@@ -73,9 +73,10 @@ class Reader:
         return float(value)
 
     def money(self, key: str, default: str) -> int:
-        raw = str(self.get(key, (str, int, float), default))
-        if len(raw) > _MONEY_CHARS:
-            raise self.fail(key, f"{shown(raw)} is not an amount")
+        value = self.get(key, (str, int, float), default)
+        if (isinstance(value, int) and value.bit_length() > 64) or len(str(value)) > _MONEY_CHARS:
+            raise self.fail(key, f"{shown(value)} is not an amount")
+        raw = str(value)
         try:
             return parse_money(raw)
         except MoneyError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.config.reader import Reader, port
+from bot.config.reader import Reader
 
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 MAX_CHAT_ID = 2**63 - 1  # Telegram ids fit a signed 64-bit integer (the database column too)
@@ -58,12 +58,11 @@ def _proxy(r: Reader) -> str:
                               f"or \"http://proxy.lab:3128\" ({', '.join(PROXY_SCHEMES)})")
     try:
         number = parts.port
-    except ValueError:
-        number = 0
-    if not parts.hostname or number is None:
+    except ValueError:  # not a number, or past 65535
+        number = None
+    if not parts.hostname or not number:
         raise r.fail("proxy", f"{shown}: give the proxy's host and port, e.g. "
                               "\"socks5://127.0.0.1:1080\"")
-    port(r, "proxy", number)
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise r.fail("proxy", f"{shown}: only scheme://[user:password@]host:port")
     return value
