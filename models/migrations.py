@@ -50,7 +50,17 @@ def _v3_rental_locks(database: Database) -> None:
           for name in ("status_chat_id", "status_message_id") if name in present])
 
 
-STEPS: list[Callable[[Database], None]] = [_v1_initial, _v2_gpu_samples, _v3_rental_locks]
+def _v4_outbox(database: Database) -> None:
+    """Messages kept while Telegram is away, and rentals whose credentials are still due."""
+    database.create_tables(t.OUTBOX_TABLES)
+    if "credentials_due" not in {c.name for c in database.get_columns("rental")}:
+        migrator = SchemaMigrator.from_database(database)
+        run(migrator.add_column("rental", "credentials_due", t.Rental.credentials_due))
+
+
+STEPS: list[Callable[[Database], None]] = [
+    _v1_initial, _v2_gpu_samples, _v3_rental_locks, _v4_outbox,
+]
 
 
 def current_version(database: Database) -> int:

@@ -73,6 +73,9 @@ class Rental(BaseModel):
     expires_at = DateTimeField(null=True, index=True)
     ended_at = DateTimeField(null=True)
     failure = TextField(default="")
+    # The credentials could not be delivered (Telegram away): a new password is set and sent
+    # once Telegram answers, since the first one exists nowhere but in the lost message.
+    credentials_due = BooleanField(default=False)
 
     @property
     def ref(self) -> str:
@@ -177,3 +180,19 @@ class RentalLock(BaseModel):
 
 # Created by migration step 3.
 LOCK_TABLES: list[type[BaseModel]] = [RentalLock]
+
+
+class OutboxMessage(BaseModel):
+    """A message Telegram could not take when it was sent (network down, proxy away): sent by
+    the tick, in order, once Telegram answers again. Never holds a secret: messages carrying a
+    password are not kept (see ``Rental.credentials_due``)."""
+
+    chat_id = BigIntegerField(index=True)
+    text = TextField()
+    buttons = TextField(default="")  # JSON rows of [text, data, url]
+    created_at = DateTimeField()
+    attempts = IntegerField(default=0)
+
+
+# Created by migration step 4 (with the ``credentials_due`` column of rentals).
+OUTBOX_TABLES: list[type[BaseModel]] = [OutboxMessage]
