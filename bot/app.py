@@ -13,7 +13,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -21,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot import jobs
+from bot.alerting import AlertGate, alert_text
 from bot.i18n import language_for, t
 from bot.menus import ADMIN_COMMANDS, set_default_commands
 from bot.notify import TelegramNotifier
@@ -29,16 +29,23 @@ from bot.usecases import admins
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
 from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
+from handlers.common import CustomContext
 
 logger = logging.getLogger(__name__)
+
+CANCEL_GROUP = 3
+ALERT_GATE_KEY = "alert_gate"
 
 
 def build_application(services: Services, token: str) -> Application[Any, Any, Any, Any, Any, Any]:
     tg = services.config.telegram
     builder = ApplicationBuilder().token(token).post_init(post_init)
+    builder = builder.context_types(ContextTypes(context=CustomContext))  # context.services
     if tg.api_base_url:
         base = tg.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(tg.api_file_url or base + "/file/bot")
+    if tg.proxy:  # where Telegram is only reachable through one (e.g. mainland China)
+        builder = builder.proxy(tg.proxy).get_updates_proxy(tg.proxy)
     builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     app = builder.build()
     services.notifier = TelegramNotifier(app.bot)
@@ -53,13 +60,15 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(request.conversation())
     # Same group, after the dialogue: its buttons pressed when no dialogue is open.
-    app.add_handler(CallbackQueryHandler(request.stale_button, pattern=r"^(rq:|rqx$)"))
-    app.add_handler(CommandHandler("cancel", start.nothing_to_cancel))
+    for stale in request.stale_buttons():
+        app.add_handler(stale)
     approval.register(app)
     rentals.register(app)
     admin.register(app)
     lifecycle.register(app)
     billing.register(app)
+    # After every dialogue's group (0-2): each answers its own /cancel and stops there.
+    app.add_handler(CommandHandler("cancel", start.nothing_to_cancel), group=CANCEL_GROUP)
     known = filters.Regex(r"^/(" + "|".join(ADMIN_COMMANDS) + r")(@\w+)?(\s|$)")
     # Last group: answers only commands that no handler above knows.
     app.add_handler(MessageHandler(filters.COMMAND & ~known, start.unknown_command), group=9)
@@ -91,7 +100,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(update.effective_chat.id, t(said, "error_generic"))
         except TelegramError:
             logger.warning("could not tell the user about the error")
-    error = html.escape(type(context.error).__name__ + ": " + str(context.error))[:500]
+    await _alert_admins(context, services)
+
+
+async def _alert_admins(context: ContextTypes.DEFAULT_TYPE, services: Services) -> None:
+    """A short, masked description, gated: one crashing input repeated is one alert."""
+    gate = context.bot_data.setdefault(ALERT_GATE_KEY, AlertGate())
+    if not gate.allow(context.error, services.clock.now()):
+        logger.info("error alert suppressed (%d so far)", gate.suppressed)
+        return
+    error = html.escape(alert_text(context.error))
     for chat_id, admin_lang in admins.targets(services):
         try:
             await context.bot.send_message(chat_id, t(admin_lang, "admin_alert", error=error),

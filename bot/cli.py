@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Config, ConfigError, load_config, parse_config
-from bot.logsafe import redact_everywhere
+from bot.logsafe import describe, install, mask, redact_everywhere
 
 logger = logging.getLogger("gpurent")
 
@@ -61,15 +61,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install()  # from the first line on: tracebacks are masked too
     # httpx logs every request URL, and the URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    return _guarded(args)
+
+
+def _guarded(args: argparse.Namespace) -> int:
+    """Every failure ends as one plain line on stderr and a non-zero status, never as a
+    traceback that could carry the token; unexpected ones are logged (masked) for debugging."""
+    from telegram.error import InvalidToken
+
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"gpurent: {exc}", file=sys.stderr)
+        _say(str(exc))
+        return 2
+    except InvalidToken as exc:
+        _say(f"Telegram rejected the bot token ({describe(exc, 120)}): check the environment "
+             "variable or file named by [telegram] token_env / token_file (see @BotFather)")
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        logger.debug("gpurent stopped by an error", exc_info=True)
+        _say(f"stopped by an error: {describe(exc)}")
+        return 1
+
+
+def _say(line: str) -> None:
+    print(f"gpurent: {mask(line)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
