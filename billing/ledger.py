@@ -19,13 +19,14 @@ naming an order pays it first; all other credit pays the oldest debits first (FI
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from peewee import JOIN, Case, fn
 
 from billing.money import MAX_CENTS, format_money
-from billing.report import EntryView
+from billing.report import HOURS_PER_UNIT, EntryView, Report, build_report, month_bounds
 from models.db import db
 from models.queries import to_db
 from models.tables import LedgerEntry, Rental, User
@@ -258,6 +259,13 @@ def statement(user: User) -> Statement:
 def entries_until(end: datetime) -> list[EntryView]:
     """Every entry made before ``end`` (aware), oldest first, for reports."""
     return _views(LedgerEntry.created_at < to_db(end))
+
+
+def monthly_report(year: int, month: int, tz: tzinfo,
+                   hours_per_unit: Mapping[str, int] = HOURS_PER_UNIT) -> Report:
+    """The month's report (:mod:`billing.report`) from every entry made before its end."""
+    _, end = month_bounds(year, month, tz)
+    return build_report(year, month, tz, entries_until(end), hours_per_unit)
 
 
 def _views(where: object) -> list[EntryView]:

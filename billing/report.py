@@ -1,8 +1,7 @@
 """The monthly report for admins (money in and out, GPU-hours sold, who owes what) and its CSV.
 
-:func:`build_report` is pure: it takes the ledger's entries as plain data. :func:`monthly_report`
-fetches them from :mod:`billing.ledger` (imported lazily, so this module stays free of the
-database until a report is actually run).
+:func:`build_report` is pure: it takes the ledger's entries as plain data and imports nothing
+that touches the database; :func:`billing.ledger.monthly_report` fetches them and calls it.
 
 Rules: a month runs from the 1st 00:00 to the next 1st 00:00 in the lab's time zone. Money
 columns count entries made in the month. GPU-hours sold count each rental once, in the month
@@ -153,14 +152,6 @@ class Report:
     @property
     def rentals(self) -> int:
         return sum(p.rentals for p in self.plans)
-
-
-def monthly_report(year: int, month: int, tz: tzinfo,
-                   hours_per_unit: Mapping[str, int] = HOURS_PER_UNIT) -> Report:
-    from billing import ledger
-
-    _, end = month_bounds(year, month, tz)
-    return build_report(year, month, tz, ledger.entries_until(end), hours_per_unit)
 
 
 def build_report(year: int, month: int, tz: tzinfo, entries: Iterable[EntryView],

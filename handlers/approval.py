@@ -1,23 +1,46 @@
-"""Approval cards: Approve, Reject with a reason (quick choice or typed)."""
+"""Approval cards: Approve, Reject with a reason (quick choice or typed).
+
+"Other" asks the admin, in their private chat, to type the reason: a ConversationHandler keyed
+by the admin alone (``per_chat=False``), so a card pressed in a group gets its reason from the
+private chat. It lives in its own handler group so the /request dialogue (group 0) keeps its
+typed answers, and ends on the reason, on /cancel or after ``REASON_TTL``.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+import warnings
+from datetime import timedelta
+from typing import Any
 
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
 from bot.usecases import approve
-from bot.usecases.decide import after_decision
-from handlers.common import Context, alert, current_user, services
+from bot.usecases.after_decision import after_decision
+from handlers.common import Context, Press, alert, current_user, pressed
 
-TYPED_REASON_KEY = "reject_for"
+REASON_GROUP = 1
+REASON_TTL = timedelta(minutes=10)
+TYPING = 0
+END = ConversationHandler.END
 
 
 async def _decide(update: Update, context: Context, rental_id: int, ok: bool,
                   reason: str) -> None:
-    svc, admin = services(context), current_user(update, context)
+    svc, admin = context.services, current_user(update, context)
     now = svc.clock.now()
     query = update.callback_query
     try:
@@ -34,67 +57,101 @@ async def _decide(update: Update, context: Context, rental_id: int, ok: bool,
     await after_decision(svc, decision, now)
 
 
-def _rental_id(data: str) -> int:
-    return int(data.split(":")[1])
+@pressed(cb.APPROVE)
+async def on_approve(update: Update, context: Context, press: Press) -> None:
+    await _decide(update, context, press.values[0], True, "")
 
 
-async def on_approve(update: Update, context: Context) -> None:
-    assert update.callback_query is not None and update.callback_query.data
-    await _decide(update, context, _rental_id(update.callback_query.data), True, "")
-
-
-async def on_reject(update: Update, context: Context) -> None:
-    """Swap the card's buttons for the reasons, if the presser may decide and it is open."""
-    query = update.callback_query
-    assert query is not None and query.data
-    svc, admin = services(context), current_user(update, context)
+@pressed(cb.REJECT)
+async def on_reject(update: Update, context: Context, press: Press) -> None:
+    """Swap the card's buttons for the reasons, if the card still waits for a decision."""
+    lang = press.user.language
     try:
-        approve.require_admin(svc, admin.telegram_id)
-        rental = approve.open_card(_rental_id(query.data), admin.language, svc)
+        rental = approve.open_card(press.values[0], lang, context.services)
     except UserError as error:
-        await alert(query, error.render(admin.language))
+        await alert(press.query, error.render(lang))
         return
-    await query.answer()
-    await query.edit_message_reply_markup(markup(approve.reason_buttons(rental, admin.language)))
+    await press.query.answer()
+    await press.query.edit_message_reply_markup(markup(approve.reason_buttons(rental, lang)))
 
 
-async def on_reason(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None and query.data
-    _, rid, key = query.data.split(":")
-    admin = current_user(update, context)
-    if key == "other":
-        if context.user_data is not None:
-            context.user_data[TYPED_REASON_KEY] = int(rid)
-        await query.answer()
-        await context.bot.send_message(admin.telegram_id, t(admin.language, "reject_type"))
-        return
-    await _decide(update, context, int(rid), False, t(admin.language, f"reject_{key}"))
+@pressed(cb.REJECT_REASON)
+async def on_reason(update: Update, context: Context, press: Press) -> int:
+    """A quick reason decides at once; "Other" waits for the admin to type one."""
+    rental_id, key = press.values
+    admin = press.user
+    if key != "other":
+        await _decide(update, context, rental_id, False, t(admin.language, f"reject_{key}"))
+        return END
+    try:
+        approve.open_card(rental_id, admin.language, context.services)
+    except UserError as error:
+        await alert(press.query, error.render(admin.language))
+        return END
+    await press.query.answer()
+    if context.user_data is not None:
+        context.user_data["reject_for"] = rental_id
+    await context.bot.send_message(admin.telegram_id, t(admin.language, "reject_type"))
+    return TYPING
 
 
-async def on_typed_reason(update: Update, context: Context) -> None:
+def _pending(context: Context) -> int | None:
     data = context.user_data
-    message = update.effective_message
-    if data is None or TYPED_REASON_KEY not in data or message is None or not message.text:
+    found = None if data is None else data.pop("reject_for", None)
+    return found if isinstance(found, int) else None
+
+
+async def on_typed_reason(update: Update, context: Context) -> int:
+    message, rental_id = update.effective_message, _pending(context)
+    if message is not None and message.text and rental_id is not None:
+        await _decide(update, context, rental_id, False, message.text.strip()[:300])
+    raise ApplicationHandlerStop(END)  # the reason was for this card only
+
+
+async def on_cancel(update: Update, context: Context) -> int:
+    _pending(context)
+    if update.effective_message is not None:
+        user = current_user(update, context)
+        await update.effective_message.reply_text(t(user.language, "reject_cancelled"))
+    raise ApplicationHandlerStop(END)  # /cancel is answered once, here
+
+
+async def on_timeout(update: Update, context: Context) -> None:
+    """No reason came: say so in the admin's private chat; the card stays open."""
+    if _pending(context) is not None and update.effective_user is not None:
+        user = current_user(update, context)
+        await context.bot.send_message(user.telegram_id, t(user.language, "reject_expired"))
+
+
+@pressed(cb.BACK_TO_CARD)
+async def on_card_back(update: Update, context: Context, press: Press) -> None:
+    lang = press.user.language
+    try:
+        rental = approve.open_card(press.values[0], lang, context.services)
+    except UserError as error:
+        await alert(press.query, error.render(lang))
         return
-    rental_id = int(data.pop(TYPED_REASON_KEY))
-    await _decide(update, context, rental_id, False, message.text.strip()[:300])
+    await press.query.answer()
+    await press.query.edit_message_reply_markup(markup(approve.card_buttons(rental, lang)))
 
 
-async def on_card_back(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None and query.data
-    admin = current_user(update, context)
-    await query.answer()
-    rental = approve.open_card(_rental_id(query.data), admin.language, services(context))
-    await query.edit_message_reply_markup(markup(approve.card_buttons(rental, admin.language)))
+def reason_conversation() -> ConversationHandler[Any]:
+    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    with warnings.catch_warnings():
+        # Keyed by the admin alone on purpose: the card may sit in a group chat.
+        warnings.filterwarnings("ignore", message=".*per_", category=UserWarning)
+        return ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_reason, pattern=cb.REJECT_REASON.pattern)],
+            states={TYPING: [MessageHandler(private_text, on_typed_reason)],
+                    ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)]},
+            fallbacks=[CommandHandler("cancel", on_cancel)],
+            name="reject_reason", per_chat=False, allow_reentry=True,
+            conversation_timeout=REASON_TTL,
+        )
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg, unused-ignore]
-    app.add_handler(CallbackQueryHandler(on_approve, pattern=r"^appr:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_reject, pattern=r"^rej:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_reason, pattern=r"^rejr:\d+:\w+$"))
-    app.add_handler(CallbackQueryHandler(on_card_back, pattern=r"^card:\d+$"))
-    # Group 1 so the request dialogue (group 0) keeps its typed answers.
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
-                                   on_typed_reason), group=1)
+    app.add_handler(CallbackQueryHandler(on_approve, pattern=cb.APPROVE.pattern))
+    app.add_handler(CallbackQueryHandler(on_reject, pattern=cb.REJECT.pattern))
+    app.add_handler(CallbackQueryHandler(on_card_back, pattern=cb.BACK_TO_CARD.pattern))
+    app.add_handler(reason_conversation(), group=REASON_GROUP)

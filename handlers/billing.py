@@ -1,47 +1,51 @@
 """/bill, /pay, /report and the payment buttons on the admins' order cards.
 
-``pay:full:<id>`` records the whole amount still due; ``pay:part:<id>`` asks the admin, in their
-private chat, to type the amount. The awaited order sits in ``context.user_data`` and a
-MessageHandler in group 2 (after the request dialogue in group 0 and typed reject reasons in
-group 1) reads the reply: it acts only while an amount is awaited (10 minutes at most) and never
-stops other groups, so it shadows no one. /cancel, in the same group, drops the wait.
+Mark paid records the whole amount still due; Record payment asks the admin, in their private
+chat, to type the amount. That wait is a ConversationHandler keyed by the admin alone
+(``per_chat=False``: the card may sit in a group) in its own handler group, after the request
+dialogue (group 0) and typed reject reasons (group 1); it ends on a recorded payment, on
+/cancel or after ``AMOUNT_TTL``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from datetime import datetime, timedelta
+import warnings
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
-from bot.usecases import billing as uc
-from handlers.common import Context, alert, current_user, services
+from bot.usecases import payments as uc
+from handlers.common import Context, Press, alert, current_user, pressed
 
 logger = logging.getLogger(__name__)
 
-PAY_DATA = re.compile(r"^pay:(full|part):([0-9]{1,12})$")
-AMOUNT_KEY = "bill_amount_for"  # user_data: (order id, when the admin was asked)
 AMOUNT_TTL = timedelta(minutes=10)
 AMOUNT_GROUP = 2
-
-
-def parse_pay_data(data: str | None) -> tuple[str, int] | None:
-    """ "pay:full:12" -> ("full", 12); anything else -> None."""
-    match = PAY_DATA.fullmatch(data or "")
-    return None if match is None else (match[1], int(match[2]))
+TYPING = 0
+END = ConversationHandler.END
 
 
 async def bill(update: Update, context: Context) -> None:
     user = current_user(update, context)
     if update.effective_message is not None:
-        text = uc.bill_text(user, user.language, services(context).config.tz)
+        text = uc.bill_text(user, user.language, context.services.config.tz)
         await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -50,7 +54,7 @@ async def pay(update: Update, context: Context) -> None:
     user, message = current_user(update, context), update.effective_message
     if message is None:
         return
-    requests = uc.pay_requests(services(context), user)
+    requests = uc.pay_requests(context.services, user)
     if not requests:
         await message.reply_text(t(user.language, "bill_nothing_to_pay"))
     for png, caption in requests:
@@ -59,7 +63,7 @@ async def pay(update: Update, context: Context) -> None:
 
 async def report(update: Update, context: Context) -> None:
     """/report [YYYY-MM] (admins): a summary and the CSV; default the current month."""
-    svc, user, message = services(context), current_user(update, context), update.effective_message
+    svc, user, message = context.services, current_user(update, context), update.effective_message
     if message is None:
         return
     try:
@@ -71,29 +75,28 @@ async def report(update: Update, context: Context) -> None:
     await message.reply_document(result.csv, filename=result.filename)
 
 
-async def on_pay(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None
-    admin, svc = current_user(update, context), services(context)
-    parsed = parse_pay_data(query.data)
+@pressed(cb.PAY)
+async def on_pay(update: Update, context: Context, press: Press) -> int:
+    """Mark paid records at once; Record payment waits for the admin to type an amount."""
+    mode, order_id = press.values
+    admin, svc = press.user, context.services
     try:
-        if parsed is None:
-            raise UserError("bill_bad_button")
-        mode, order_id = parsed
         if mode == "full":
             done = await uc.mark_paid(svc, admin.telegram_id, order_id, svc.clock.now())
         else:
             prompt = uc.ask_amount(svc, admin.telegram_id, order_id)
     except UserError as error:
-        await alert(query, error.render(admin.language))
-        return
-    await query.answer()
+        await alert(press.query, error.render(admin.language))
+        return END
+    await press.query.answer()
     if mode == "full":
         await _close_card(update)
         await _tell(update, context, done.text)
-        return
-    _await_amount(context, order_id, svc.clock.now())
+        return END
+    if context.user_data is not None:
+        context.user_data["amount_for"] = order_id
     await context.bot.send_message(admin.telegram_id, prompt, parse_mode=ParseMode.HTML)
+    return TYPING
 
 
 async def _close_card(update: Update) -> None:
@@ -111,58 +114,65 @@ async def _tell(update: Update, context: Context, text: str) -> None:
         await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
 
 
-def _await_amount(context: Context, order_id: int, now: datetime) -> None:
-    if context.user_data is not None:
-        context.user_data[AMOUNT_KEY] = (order_id, now)
-
-
-def _awaited(context: Context) -> tuple[int, datetime] | None:
+def _awaited(context: Context, drop: bool = False) -> int | None:
     data = context.user_data
-    return None if data is None else data.get(AMOUNT_KEY)
+    if data is None:
+        return None
+    found = data.pop("amount_for", None) if drop else data.get("amount_for")
+    return found if isinstance(found, int) else None
 
 
-def _drop(context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(AMOUNT_KEY, None)
-
-
-async def on_amount(update: Update, context: Context) -> None:
-    """The amount an admin typed after pressing Record payment; ignored otherwise."""
-    awaited, message = _awaited(context), update.effective_message
-    if awaited is None or message is None or not message.text:
-        return
-    svc, admin = services(context), current_user(update, context)
-    order_id, since = awaited
-    now = svc.clock.now()
-    if now - since > AMOUNT_TTL:
-        _drop(context)
-        await message.reply_text(t(admin.language, "bill_amount_expired"))
-        return
+async def on_amount(update: Update, context: Context) -> int:
+    """The amount an admin typed after pressing Record payment; a typo may be retried."""
+    order_id, message = _awaited(context), update.effective_message
+    if order_id is None or message is None or not message.text:
+        return END
+    svc, admin = context.services, current_user(update, context)
     try:
-        done = await uc.record_payment(svc, admin.telegram_id, order_id, message.text, now)
+        done = await uc.record_payment(svc, admin.telegram_id, order_id, message.text,
+                                       svc.clock.now())
     except UserError as error:
-        if error.key != "bill_bad_amount":  # a typo may be retried; anything else ends it
-            _drop(context)
         await message.reply_text(error.render(admin.language), parse_mode=ParseMode.HTML)
-        return
-    _drop(context)
+        if error.key == "bill_bad_amount":
+            return TYPING
+        _awaited(context, drop=True)
+        return END
+    _awaited(context, drop=True)
     await message.reply_text(done.text, parse_mode=ParseMode.HTML)
+    return END
 
 
-async def on_cancel(update: Update, context: Context) -> None:
-    if _awaited(context) is None or update.effective_message is None:
-        return
-    _drop(context)
-    user = current_user(update, context)
-    await update.effective_message.reply_text(t(user.language, "bill_amount_cancelled"))
+async def on_cancel(update: Update, context: Context) -> int:
+    _awaited(context, drop=True)
+    if update.effective_message is not None:
+        user = current_user(update, context)
+        await update.effective_message.reply_text(t(user.language, "bill_amount_cancelled"))
+    raise ApplicationHandlerStop(END)  # /cancel is answered once, here
 
+
+async def on_timeout(update: Update, context: Context) -> None:
+    """Nothing typed in time: the admin has to press Record payment again."""
+    if _awaited(context, drop=True) is not None and update.effective_user is not None:
+        user = current_user(update, context)
+        await context.bot.send_message(user.telegram_id, t(user.language, "bill_amount_expired"))
+
+
+def amount_conversation() -> ConversationHandler[Any]:
+    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    with warnings.catch_warnings():
+        # Keyed by the admin alone on purpose: the order card may sit in a group chat.
+        warnings.filterwarnings("ignore", message=".*per_", category=UserWarning)
+        return ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_pay, pattern=cb.PAY.pattern)],
+            states={TYPING: [MessageHandler(private_text, on_amount)],
+                    ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)]},
+            fallbacks=[CommandHandler("cancel", on_cancel, filters=filters.ChatType.PRIVATE)],
+            name="payment_amount", per_chat=False, allow_reentry=True,
+            conversation_timeout=AMOUNT_TTL,
+        )
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("bill", bill))
     app.add_handler(CommandHandler("pay", pay))
     app.add_handler(CommandHandler("report", report))
-    app.add_handler(CallbackQueryHandler(on_pay, pattern=r"^pay:"))
-    private = filters.ChatType.PRIVATE
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, on_amount),
-                    group=AMOUNT_GROUP)
-    app.add_handler(CommandHandler("cancel", on_cancel, filters=private), group=AMOUNT_GROUP)
+    app.add_handler(amount_conversation(), group=AMOUNT_GROUP)

@@ -7,20 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from billing.money import format_money
+from bot import auth
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import esc, t
 from bot.placement import best_fit
-from bot.ports import Button, Keyboard
+from bot.ports import Keyboard
 from bot.services import Services
 from bot.usecases import admins, inventory
 from bot.usecases.users import display_name
-from models import queries
+from models import queries, rentals, views
 from models.states import State
-from models.tables import ChatMessage, Rental, User
+from models.tables import Rental, User
 
 logger = logging.getLogger(__name__)
 
-REJECT_REASONS = ("purpose", "capacity", "image", "other")
+REJECT_REASONS = cb.REJECT_REASONS
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ def where_text(rental: Rental, lang: str) -> str:
 
 def card_text(services: Services, rental: Rental, lang: str) -> str:
     user = rental.user
-    past = Rental.select().where((Rental.user == user) & (Rental.id != rental.id)).count()
+    past = rentals.others_of_user(rental)
     text = t(lang, "card", ref=rental.ref, who=esc(display_name(user)), tid=user.telegram_id,
              past=past, image=esc(rental.image_ref), gpus=rental.gpus,
              plan=t(lang, f"unit_{rental.unit}_n", n=rental.quantity),
@@ -50,13 +52,14 @@ def card_text(services: Services, rental: Rental, lang: str) -> str:
 
 
 def card_buttons(rental: Rental, lang: str) -> Keyboard:
-    return [[Button(t(lang, "btn_approve"), f"appr:{rental.id}"),
-             Button(t(lang, "btn_reject"), f"rej:{rental.id}")]]
+    return [[cb.APPROVE.button(t(lang, "btn_approve"), rental.id),
+             cb.REJECT.button(t(lang, "btn_reject"), rental.id)]]
 
 
 def reason_buttons(rental: Rental, lang: str) -> Keyboard:
-    rows = [[Button(t(lang, f"reject_{key}"), f"rejr:{rental.id}:{key}")] for key in REJECT_REASONS]
-    rows.append([Button(t(lang, "btn_back"), f"card:{rental.id}")])
+    rows = [[cb.REJECT_REASON.button(t(lang, f"reject_{key}"), rental.id, key)]
+            for key in REJECT_REASONS]
+    rows.append([cb.BACK_TO_CARD.button(t(lang, "btn_back"), rental.id)])
     return rows
 
 
@@ -65,39 +68,34 @@ async def send_cards(services: Services, rental: Rental) -> None:
         text = card_text(services, rental, lang) + "\n" + where_text(rental, lang)
         message_id = await services.notifier.send(chat_id, text, card_buttons(rental, lang))
         if message_id is not None:
-            ChatMessage.create(rental=rental, purpose="card", chat_id=chat_id,
-                               message_id=message_id)
+            views.remember_message(rental, "card", chat_id, message_id)
 
 
 def require_admin(services: Services, telegram_id: int) -> User:
-    user = User.get_or_none(User.telegram_id == telegram_id)
-    if not services.is_admin(telegram_id) or user is None or user.role != "admin":
-        raise UserError("not_admin")
-    return user
+    """The admin pressing or typing, by the one rule (:mod:`bot.auth`)."""
+    return auth.require_admin(services.config, queries.user_by_telegram(telegram_id))
 
 
 def decide(services: Services, rental_id: int, admin_tid: int, approve: bool,
            reason: str, now: datetime) -> Decision:
     """Record the decision if nobody made one yet; refuse with who decided otherwise."""
     admin = require_admin(services, admin_tid)
-    rental = Rental.get_or_none(Rental.id == rental_id)
+    rental = rentals.find(rental_id)
     if rental is None:
         raise UserError("card_unknown")
     target = State.APPROVED if approve else State.REJECTED
-    moved = queries.transition(rental.id, target, expect=[State.PENDING], decided_at=now,
-                               decided_by=admin.id, reject_reason=reason)
+    moved = rentals.transition(rental.id, target, now, expect=[State.PENDING], actor=admin,
+                               detail=reason, decided_at=now, decided_by=admin.id,
+                               reject_reason=reason)
     if not moved:
-        rental = Rental.get_by_id(rental_id)
-        raise already_decided(services, rental, admin.language)
-    queries.audit("approved" if approve else "rejected", now, rental=rental, actor=admin,
-                  detail=reason)
-    return Decision(rental=Rental.get_by_id(rental_id), approved=approve)
+        raise already_decided(services, rentals.get(rental_id), admin.language, now)
+    return Decision(rental=rentals.get(rental_id), approved=approve)
 
 
-def already_decided(services: Services, rental: Rental, lang: str) -> UserError:
+def already_decided(services: Services, rental: Rental, lang: str, now: datetime) -> UserError:
     if rental.decided_by is None:
         return UserError("card_closed", state=rental.state)
-    when = services.config.lab_time(queries.from_db(rental.decided_at) or datetime.now())
+    when = services.config.lab_time(queries.from_db(rental.decided_at) or now)
     return UserError("card_already", who=esc(display_name(rental.decided_by)), when=when)
 
 
@@ -106,8 +104,7 @@ async def close_cards(services: Services, rental: Rental) -> None:
     who = esc(display_name(rental.decided_by)) if rental.decided_by else "?"
     decided = queries.from_db(rental.decided_at)
     when = services.config.lab_time(decided) if decided else ""
-    for card in ChatMessage.select().where((ChatMessage.rental == rental)
-                                           & (ChatMessage.purpose == "card")):
+    for card in views.cards(rental):
         lang = admins.language_of(services, card.chat_id)
         key = "card_approved" if rental.state != State.REJECTED.value else "card_rejected"
         footer = t(lang, key, who=who, when=when, reason=esc(rental.reject_reason or "—"))
@@ -117,9 +114,9 @@ async def close_cards(services: Services, rental: Rental) -> None:
 
 def open_card(rental_id: int, lang: str, services: Services) -> Rental:
     """The rental behind a card, if it still waits for a decision."""
-    rental = Rental.get_or_none(Rental.id == rental_id)
+    rental = rentals.find(rental_id)
     if rental is None:
         raise UserError("card_unknown")
     if rental.state != State.PENDING.value:
-        raise already_decided(services, rental, lang)
+        raise already_decided(services, rental, lang, services.clock.now())
     return rental

@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from billing.money import format_money
 from billing.plans import PlanError
 from billing.quote import QuoteError, hint, quote, unit_count
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
-from bot.ports import Button, Keyboard
+from bot.ports import Keyboard
 from bot.services import Services
 from bot.usecases import lifecycle
 from bot.usecases import schedule as sch
+from bot.usecases.payments import charge_and_request_payment
 from models import queries, rentals
 from models.states import EXTENDABLE, State
 from models.tables import Rental, User
@@ -66,7 +68,7 @@ def offers(services: Services, rental: Rental, lang: str) -> list[Offer]:
 
 
 def extendable(rental_id: int, user: User) -> Rental:
-    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.user == user))
+    rental = rentals.owned_by(rental_id, user)
     if rental is None:
         raise UserError("my_unknown")
     if State(rental.state) not in EXTENDABLE:
@@ -95,8 +97,8 @@ def menu(services: Services, rental_id: int, user: User, now: datetime) -> tuple
             lines.append(t(lang, "life_ext_hint", asked=unit_count(o.unit, o.quantity, lang),
                            plain=format_money(o.plain), combo=o.label,
                            price=format_money(o.price)))
-        buttons.append([Button(f"+{o.label} · {format_money(o.price)}",
-                               f"exq:{rental.id}:{o.unit}:{o.quantity}")])
+        buttons.append([cb.EXTEND_PICK.button(f"+{o.label} · {format_money(o.price)}",
+                                              rental.id, o.unit, o.quantity)])
     return "\n".join(lines), buttons
 
 
@@ -108,7 +110,8 @@ def confirm(services: Services, rental_id: int, user: User, unit: str, quantity:
     text = t(lang, "life_ext_confirm", ref=rental.ref, label=o.label,
              price=format_money(o.price),
              until=sch.lab_time(services, new_end(rental, o.duration, now)))
-    return text, [[Button(t(lang, "life_btn_extend_yes"), f"exy:{rental.id}:{unit}:{quantity}")]]
+    return text, [[cb.EXTEND_CONFIRM.button(t(lang, "life_btn_extend_yes"), rental.id, unit,
+                                            quantity)]]
 
 
 async def apply(services: Services, rental_id: int, user: User, unit: str, quantity: int,
@@ -126,7 +129,7 @@ async def apply(services: Services, rental_id: int, user: User, unit: str, quant
     queries.audit("extended", now, rental=rental, actor=user,
                   detail=f"+{deal.label} {format_money(deal.price)}")
     await _charge(services, user, rental, deal, now)
-    return Extension(Rental.get_by_id(rental.id), deal, expires, revived)
+    return Extension(rentals.get(rental.id), deal, expires, revived)
 
 
 def _push(rental: Rental, expires: datetime, now: datetime) -> None:
@@ -137,8 +140,6 @@ def _push(rental: Rental, expires: datetime, now: datetime) -> None:
 
 async def _charge(services: Services, user: User, rental: Rental, deal: Offer,
                   now: datetime) -> None:
-    from bot.usecases.billing import charge_and_request_payment
-
     reason = t(user.language, "life_charge_extend", ref=rental.ref, label=deal.label)
     await charge_and_request_payment(services, user, rental, deal.price, reason, now)
 

@@ -43,7 +43,7 @@ async def recover_interrupted(services: Services) -> int:
 def resume_approved(services: Services) -> int:
     """Approved rentals whose provisioning never started (a crash right after the decision,
     or a payment recorded while the bot was down) are started now."""
-    from bot.usecases.decide import start_if_payable
+    from bot.usecases.payments import start_if_payable
 
     return sum(start_if_payable(services, rental)
                for rental in rentals.in_states([State.APPROVED]))

@@ -1,10 +1,6 @@
-"""What the time-driven use cases share: once-only claims, per-rental locks, and the timing
-of reminders and warnings.
-
-A message that must go out once is claimed by inserting a :class:`Notice` with a unique key
-before it is sent; whoever fails the insert knows someone else sent it. The key names the
-cycle it belongs to (the expiry time, the end of the last rental), so a new cycle re-arms it.
-"""
+"""What the time-driven use cases share: once-only claims (kept in :mod:`models.notices`,
+named here too for the callers that reach them through this module) and the timing of
+reminders and warnings."""
 
 from __future__ import annotations
 
@@ -12,38 +8,15 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from peewee import IntegrityError
-
+from bot import callbacks as cb
 from bot.i18n import t
 from bot.ports import Button, RuntimeFaultError
 from bot.services import Services
 from models import queries
-from models.db import db
-from models.tables import Notice, Rental
+from models.notices import claim, claimed_at, unclaim  # noqa: F401 - re-exported, see above
+from models.tables import Rental
 
 logger = logging.getLogger(__name__)
-
-
-def claim(key: str, now: datetime, rental: Rental | None = None) -> bool:
-    """True for exactly one caller per key, across ticks, restarts and processes."""
-    if Notice.select().where(Notice.key == key).exists():
-        return False  # the common case on every tick after the first: skip the failed insert
-    try:
-        with db.atomic():
-            Notice.create(key=key, rental=rental, created_at=queries.to_db(now),
-                          sent_at=queries.to_db(now))
-    except IntegrityError:
-        return False
-    return True
-
-
-def claimed_at(key: str) -> datetime | None:
-    row = Notice.get_or_none(Notice.key == key)
-    return None if row is None else queries.from_db(row.created_at)
-
-
-def unclaim(key: str) -> int:
-    return Notice.delete().where(Notice.key == key).execute()
 
 
 def host_name(rental: Rental) -> str:
@@ -90,7 +63,7 @@ def span_text(lang: str, delta: timedelta) -> str:
 
 
 def extend_button(lang: str, rental: Rental) -> Button:
-    return Button(t(lang, "life_btn_extend"), f"ext:{rental.id}")
+    return cb.EXTEND.button(t(lang, "life_btn_extend"), rental.id)
 
 
 def note_failure(kind: str, key: str, fault: RuntimeFaultError, now: datetime,

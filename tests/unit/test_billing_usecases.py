@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 
 from billing import ledger
+from bot import callbacks as cb
 from bot.clock import FrozenClock
 from bot.config import parse_config
 from bot.errors import UserError
-from bot.ports import Button
 from bot.services import Services
-from bot.usecases import billing as uc
-from handlers.billing import parse_pay_data
+from bot.usecases import payments as uc
 from models.tables import LedgerEntry, Rental, User
 from tests.fakes import RecordingNotifier
 from tests.unit.test_ledger import make_rental, make_user
@@ -84,8 +83,8 @@ class TestCharge:
         entry = await charged(svc, student, rental)
         (card,) = notifier(svc).to(ADMIN_CHAT)
         assert entry.reference in card.text and "¥75.00" in card.text and "R" in card.text
-        assert card.buttons == [[Button("Mark paid", f"pay:full:{entry.id}"),
-                                 Button("Record payment", f"pay:part:{entry.id}")]]
+        assert card.buttons == [[cb.PAY.button("Mark paid", "full", entry.id),
+                                 cb.PAY.button("Record payment", "part", entry.id)]]
 
     async def test_without_an_admin_chat_each_admin_gets_the_order(
             self, student: User, rental: Rental) -> None:
@@ -227,18 +226,8 @@ class TestReport:
             uc.report(svc, STUDENT_TG, "", NOW)
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    ("pay:full:12", ("full", 12)), ("pay:part:7", ("part", 7)), ("pay:full:", None),
-    ("pay:half:1", None), ("pay:full:1x", None), ("appr:1", None), (None, None),
-    ("pay:full:１", None),
-])
-def test_callback_data_is_parsed_strictly(data: str | None,
-                                           expected: tuple[str, int] | None) -> None:
-    assert parse_pay_data(data) == expected
-
-
 def test_billing_and_its_use_cases_import_no_telegram_or_docker() -> None:
-    code = ("import sys, billing.ledger, billing.payment, billing.report, bot.usecases.billing;"
+    code = ("import sys, billing.ledger, billing.payment, billing.report, bot.usecases.payments;"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('telegram', 'docker')];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

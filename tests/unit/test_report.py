@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from billing import ledger
+from billing.ledger import monthly_report
 from billing.report import (
     CSV_COLUMNS,
     ReportError,
     month_bounds,
-    monthly_report,
     parse_month,
     report_csv,
 )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from billing import ledger
 from bot.i18n import esc, t
 from bot.services import Services
 from bot.usecases import approve
+from bot.usecases.payments import charge_and_request_payment
 from bot.usecases.provision import provision
-from models.states import State
 from models.tables import Rental
 
 
@@ -38,24 +37,6 @@ async def after_decision(services: Services, decision: approve.Decision, now: da
     await charge(services, rental, now)
 
 
-def payable(services: Services, rental: Rental) -> bool:
-    """An approved rental may be provisioned: paid, or billed after provisioning."""
-    if services.config.billing.collect != "before":
-        return True
-    return ledger.rental_balance(rental) >= 0
-
-
-def start_if_payable(services: Services, rental: Rental) -> bool:
-    """Start provisioning an approved rental that was waiting for its payment."""
-    current = Rental.get_by_id(rental.id)
-    if current.state != State.APPROVED.value or not payable(services, current):
-        return False
-    services.spawn(provision(services, rental.id), name=f"provision-R{rental.id}")
-    return True
-
-
 async def charge(services: Services, rental: Rental, now: datetime) -> None:
-    from bot.usecases.billing import charge_and_request_payment
-
     reason = t(rental.user.language, "charge_rental", ref=rental.ref)
     await charge_and_request_payment(services, rental.user, rental, rental.price, reason, now)

@@ -1,4 +1,5 @@
-"""Billing use cases: charge and ask for payment, record payments, the bill, the monthly report.
+"""Payments: charge and ask for payment, record payments (and start what waited for them),
+the bill, the monthly report.
 
 No Telegram here: messages go out through the Notifier port (:mod:`bot.ports`) and texts come
 from the catalogues. Admin actions re-check the presser against the config's admin list (the
@@ -15,13 +16,18 @@ from datetime import UTC, datetime, tzinfo
 from billing import ledger
 from billing.money import MoneyError, format_money, parse_money
 from billing.payment import payment_payload, qr_png
-from billing.report import ReportError, monthly_report, parse_month, report_csv
+from billing.report import ReportError, parse_month, report_csv
+from bot import auth
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import esc, t
-from bot.ports import Button, Keyboard
+from bot.ports import Keyboard
 from bot.services import Services
 from bot.usecases import admins
+from bot.usecases.provision import provision
 from bot.usecases.users import display_name
+from models import queries, rentals
+from models.states import State
 from models.tables import LedgerEntry, Rental, User
 
 logger = logging.getLogger(__name__)
@@ -76,16 +82,14 @@ def _order_card(lang: str, user: User, entry: LedgerEntry,
     text = t(lang, "bill_admin_order", reference=entry.reference,
              amount=format_money(entry.amount), student=esc(display_name(user)),
              rental=rental.ref if rental is not None else "—", reason=esc(entry.reason))
-    buttons = [[Button(t(lang, "bill_btn_mark_paid"), f"pay:full:{entry.id}"),
-                Button(t(lang, "bill_btn_record"), f"pay:part:{entry.id}")]]
+    buttons = [[cb.PAY.button(t(lang, "bill_btn_mark_paid"), "full", entry.id),
+                cb.PAY.button(t(lang, "bill_btn_record"), "part", entry.id)]]
     return text, buttons
 
 
 def _admin(services: Services, telegram_id: int) -> User:
-    user = User.get_or_none(User.telegram_id == telegram_id)
-    if user is None or user.blocked or not services.is_admin(telegram_id):
-        raise UserError("not_admin")
-    return user
+    """The admin pressing or typing, by the one rule (:mod:`bot.auth`)."""
+    return auth.require_admin(services.config, queries.user_by_telegram(telegram_id))
 
 
 def _order(entry_id: int) -> ledger.OpenCharge:
@@ -144,10 +148,24 @@ async def _pay(services: Services, admin: User, entry_id: int, amount: int | Non
                                  t(student.language, "bill_paid_student", **values))
     text = t(admin.language, "bill_paid_admin", student=esc(display_name(student)), **values)
     if payment.rental is not None:
-        from bot.usecases.decide import start_if_payable  # decide charges through this module
-
         start_if_payable(services, payment.rental)
     return PaymentDone(payment, student, found.reference, payment.amount, balance, text)
+
+
+def payable(services: Services, rental: Rental) -> bool:
+    """An approved rental may be provisioned: paid, or billed after provisioning."""
+    if services.config.billing.collect != "before":
+        return True
+    return ledger.rental_balance(rental) >= 0
+
+
+def start_if_payable(services: Services, rental: Rental) -> bool:
+    """Start provisioning an approved rental that was waiting for its payment."""
+    current = rentals.get(rental.id)
+    if current.state != State.APPROVED.value or not payable(services, current):
+        return False
+    services.spawn(provision(services, rental.id), name=f"provision-R{rental.id}")
+    return True
 
 
 def pay_requests(services: Services, user: User) -> list[tuple[bytes, str]]:
@@ -202,7 +220,7 @@ def report(services: Services, admin_telegram_id: int, month_text: str,
     else:
         local = now.astimezone(tz)
         year, month = local.year, local.month
-    rep = monthly_report(year, month, tz)
+    rep = ledger.monthly_report(year, month, tz)
     text = t(admin.language, "bill_report_summary", month=rep.label,
              payments=format_money(rep.totals.payments), charges=format_money(rep.totals.charges),
              refunds=format_money(rep.totals.refunds), gpu_hours=rep.gpu_hours,
