@@ -11,6 +11,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import auth
 from bot.clock import Clock
 from bot.config import Config
 from bot.ports import ContainerRuntime, Notifier
@@ -31,7 +32,7 @@ class Services:
     tick_seconds: float = 60.0  # 0 = no automatic tick (tests drive it by hand)
 
     def is_admin(self, telegram_id: int) -> bool:
-        return telegram_id in self.config.telegram.admins
+        return auth.is_admin(self.config, telegram_id)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run slow work (provisioning) beside the chat; failures are logged, not lost."""

@@ -6,17 +6,18 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
+from bot import auth
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
 from bot.usecases import admin_views, approve
-from handlers.common import Context, current_user, services
+from handlers.common import Context, current_user
 
 
 async def _admin_or_refuse(update: Update, context: Context) -> str | None:
     user = current_user(update, context)
     try:
-        approve.require_admin(services(context), user.telegram_id)
+        auth.require_admin(context.services.config, user)
     except UserError as error:
         if update.effective_message is not None:
             await update.effective_message.reply_text(error.render(user.language))
@@ -32,7 +33,7 @@ async def pending(update: Update, context: Context) -> None:
     if not waiting:
         await update.effective_message.reply_text(t(lang, "pending_none"))
         return
-    svc = services(context)
+    svc = context.services
     for rental in waiting:
         text = approve.card_text(svc, rental, lang) + "\n" + approve.where_text(rental, lang)
         buttons = markup(approve.card_buttons(rental, lang))

@@ -1,19 +1,40 @@
-"""Small helpers every handler shares: who is asking, in which language, with which services."""
+"""Small helpers every handler shares: who is asking, in which language, with which services,
+and the guard that checks a button press before its handler runs."""
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Update
-from telegram.ext import ContextTypes
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
 
+from telegram import CallbackQuery, Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot import auth
+from bot.callbacks import Kind
+from bot.errors import UserError
 from bot.services import Services, services_of
 from bot.usecases.users import Person, register
 from models.tables import User
 
-Context = ContextTypes.DEFAULT_TYPE
+R = TypeVar("R")
 
 
-def services(context: Context) -> Services:
-    return services_of(context.bot_data)
+class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
+                                    dict[Any, Any]]):
+    """The context every handler gets (see PTB's ``contexttypesbot.py``): typed services."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
+                 chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def services(self) -> Services:
+        return services_of(self.bot_data)
+
+
+Context = CustomContext
 
 
 def person_of(update: Update) -> Person:
@@ -25,7 +46,7 @@ def person_of(update: Update) -> Person:
 
 
 def current_user(update: Update, context: Context) -> User:
-    svc = services(context)
+    svc = context.services
     return register(person_of(update), svc.config.telegram.admins, svc.config.language,
                     svc.clock.now())
 
@@ -38,3 +59,49 @@ async def alert(query: CallbackQuery, text: str) -> None:
     if len(text) > ALERT_LIMIT:
         text = text[:ALERT_LIMIT - 1] + "…"
     await query.answer(text, show_alert=True)
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press the guard let through: the query, the presser and the data's values."""
+
+    query: CallbackQuery
+    user: User
+    values: tuple[Any, ...]
+
+
+PressHandler = Callable[[Update, Context, Press], Coroutine[Any, Any, R]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, R | None]]
+
+
+def pressed(kind: Kind) -> Callable[[PressHandler[R]], Handler[R]]:
+    """Parse the press as ``kind`` and apply its ``who`` rule to the presser (the user, never
+    the chat: cards are pressed in groups too); refusals get a pop-up in the presser's language
+    and the handler does not run (None: a conversation stays where it was)."""
+
+    def wrap(handler: PressHandler[R]) -> Handler[R]:
+        @wraps(handler)
+        async def guarded(update: Update, context: Context) -> R | None:
+            press = await _admit(kind, update, context)
+            return None if press is None else await handler(update, context, press)
+
+        return guarded
+
+    return wrap
+
+
+async def _admit(kind: Kind, update: Update, context: Context) -> Press | None:
+    query = update.callback_query
+    if query is None:
+        return None
+    user = current_user(update, context)
+    values = kind.parse(query.data)
+    try:
+        if values is None:
+            raise UserError("button_bad")
+        owner_of = values[0] if kind.who == "owner" else None
+        auth.check_press(context.services.config, kind.who, user, owner_of)
+    except UserError as error:
+        await alert(query, error.render(user.language))
+        return None
+    return Press(query, user, values)

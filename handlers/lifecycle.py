@@ -1,5 +1,5 @@
-"""Buttons on reminders and idle notices: Extend (``ext:<id>`` -> ``exq:<id>:<unit>:<n>`` ->
-``exy:…``) and Still using (``idk:<id>``). Release now reuses /my's ``rel:<id>``."""
+"""Buttons on reminders and idle notices: Extend (menu -> pick -> confirm) and Still using.
+Release now reuses /my's Release button. The guard has checked the presser owns the rental."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
@@ -16,75 +17,64 @@ from bot.ports import Keyboard
 from bot.services import Services
 from bot.usecases import extend as uc
 from bot.usecases import usage
-from handlers.common import Context, alert, current_user, services
+from handlers.common import Context, Press, alert, pressed
 from models.tables import User
-
-
-def _parts(query: CallbackQuery) -> list[str]:
-    assert query.data
-    return query.data.split(":")
 
 
 async def _show(query: CallbackQuery, text: str, buttons: Keyboard | None = None) -> None:
     await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup(buttons))
 
 
-async def _step(update: Update, context: Context,
+async def _step(context: Context, press: Press,
                 produce: Callable[[Services, User], tuple[str, Keyboard]]) -> None:
     """Show the next step of the extend dialogue, or pop up why it cannot go on."""
-    query = update.callback_query
-    assert query is not None
-    svc, user = services(context), current_user(update, context)
     try:
-        text, buttons = produce(svc, user)
+        text, buttons = produce(context.services, press.user)
     except UserError as error:
-        await alert(query, error.render(user.language))
+        await alert(press.query, error.render(press.user.language))
         return
-    await query.answer()
-    await _show(query, text, buttons)
+    await press.query.answer()
+    await _show(press.query, text, buttons)
 
 
-async def on_extend(update: Update, context: Context) -> None:
-    assert update.callback_query is not None
-    rental_id = int(_parts(update.callback_query)[1])
-    await _step(update, context,
+@pressed(cb.EXTEND)
+async def on_extend(update: Update, context: Context, press: Press) -> None:
+    rental_id = press.values[0]
+    await _step(context, press,
                 lambda svc, user: uc.menu(svc, rental_id, user, svc.clock.now()))
 
 
-async def on_extend_pick(update: Update, context: Context) -> None:
-    assert update.callback_query is not None
-    _, rental_id, unit, quantity = _parts(update.callback_query)
-    await _step(update, context, lambda svc, user: uc.confirm(
-        svc, int(rental_id), user, unit, int(quantity), svc.clock.now()))
+@pressed(cb.EXTEND_PICK)
+async def on_extend_pick(update: Update, context: Context, press: Press) -> None:
+    rental_id, unit, quantity = press.values
+    await _step(context, press, lambda svc, user: uc.confirm(
+        svc, rental_id, user, unit, quantity, svc.clock.now()))
 
 
-async def on_extend_yes(update: Update, context: Context) -> None:
+@pressed(cb.EXTEND_CONFIRM)
+async def on_extend_yes(update: Update, context: Context, press: Press) -> None:
     """Reviving can take minutes (a commit), so it runs beside the chat and reports back."""
-    query = update.callback_query
-    assert query is not None
-    svc, user = services(context), current_user(update, context)
-    _, rental_id, unit, quantity = _parts(query)
-    await query.answer()
-    await _show(query, t(user.language, "life_ext_working", ref=f"R{rental_id}"))
-    svc.spawn(uc.apply_and_tell(svc, int(rental_id), user, unit, int(quantity)),
+    svc, user = context.services, press.user
+    rental_id, unit, quantity = press.values
+    await press.query.answer()
+    await _show(press.query, t(user.language, "life_ext_working", ref=f"R{rental_id}"))
+    svc.spawn(uc.apply_and_tell(svc, rental_id, user, unit, quantity),
               name=f"extend-R{rental_id}")
 
 
-async def on_still_using(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None
-    svc, user = services(context), current_user(update, context)
+@pressed(cb.STILL_USING)
+async def on_still_using(update: Update, context: Context, press: Press) -> None:
+    user = press.user
     try:
-        text = usage.still_using(int(_parts(query)[1]), user, svc.clock.now())
+        text = usage.still_using(press.values[0], user, context.services.clock.now())
     except UserError as error:
-        await alert(query, error.render(user.language))
+        await alert(press.query, error.render(user.language))
         return
-    await query.answer()
-    await _show(query, text)
+    await press.query.answer()
+    await _show(press.query, text)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg, unused-ignore]
-    app.add_handler(CallbackQueryHandler(on_extend, pattern=r"^ext:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_extend_pick, pattern=r"^exq:\d+:[a-z]+:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_extend_yes, pattern=r"^exy:\d+:[a-z]+:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_still_using, pattern=r"^idk:\d+$"))
+    for kind, handler in ((cb.EXTEND, on_extend), (cb.EXTEND_PICK, on_extend_pick),
+                          (cb.EXTEND_CONFIRM, on_extend_yes), (cb.STILL_USING, on_still_using)):
+        app.add_handler(CallbackQueryHandler(handler, pattern=kind.pattern))

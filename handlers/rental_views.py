@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from billing.money import format_money
+from bot import callbacks as cb
 from bot.i18n import esc, t
-from bot.ports import Button, Keyboard
+from bot.ports import Keyboard
 from bot.services import Services
-from bot.usecases.release import RELEASABLE
-from models import queries
-from models.states import State
+from bot.usecases.release import published_ports
+from models.states import RELEASABLE, State
 from models.tables import Rental
+from models.times import from_db
 
 
 def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard]:
-    expires = queries.from_db(rental.expires_at)
+    expires = from_db(rental.expires_at)
     until = svc.config.lab_time(expires) if expires else "—"
-    ports = queries.rental_ports(rental)
+    ports = published_ports(rental)
     address = rental.host.public_address if rental.host else "—"
     text = t(lang, "my_card", ref=rental.ref, state=t(lang, f"state_{rental.state}"),
              image=esc(rental.image_ref), gpus=rental.gpus,
@@ -25,7 +26,7 @@ def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard
              until=until)
     buttons: Keyboard = []
     if State(rental.state) in (State.ACTIVE, State.EXPIRED):
-        buttons.append([Button(t(lang, "life_btn_extend"), f"ext:{rental.id}")])
+        buttons.append([cb.EXTEND.button(t(lang, "life_btn_extend"), rental.id)])
     if State(rental.state) in RELEASABLE:
-        buttons.append([Button(t(lang, "btn_release"), f"rel:{rental.id}")])
+        buttons.append([cb.RELEASE.button(t(lang, "btn_release"), rental.id)])
     return text, buttons

@@ -1,4 +1,5 @@
-"""/my: the student's rentals, with Release (after a confirmation)."""
+"""/my: the student's rentals, with Release (after a confirmation). The guard has checked the
+presser owns the rental before either button's handler runs."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
-from bot.ports import Button
 from bot.usecases import release as uc
 from bot.usecases import waitlist
 from handlers import rental_views as views
-from handlers.common import Context, alert, current_user, services
+from handlers.common import Context, Press, alert, current_user, pressed
 
 
 async def my(update: Update, context: Context) -> None:
@@ -24,36 +25,33 @@ async def my(update: Update, context: Context) -> None:
     if not rentals:
         await update.effective_message.reply_text(t(user.language, "my_none"))
         return
-    svc = services(context)
+    svc = context.services
     for rental in rentals:
         text, buttons = views.rental_card(svc, user.language, rental)
         await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
                                                   reply_markup=markup(buttons))
 
 
-async def on_release(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None and query.data
-    user = current_user(update, context)
-    rental_id = int(query.data.split(":")[1])
+@pressed(cb.RELEASE)
+async def on_release(update: Update, context: Context, press: Press) -> None:
+    user = press.user
     try:
-        rental = uc.owned(rental_id, user)
+        rental = uc.owned(press.values[0], user)
     except UserError as error:
-        await alert(query, error.render(user.language))
+        await alert(press.query, error.render(user.language))
         return
-    await query.answer()
-    yes = Button(t(user.language, "btn_release_yes"), f"relok:{rental.id}")
-    await query.edit_message_text(t(user.language, "my_release_confirm", ref=rental.ref),
-                                  parse_mode=ParseMode.HTML, reply_markup=markup([[yes]]))
+    await press.query.answer()
+    yes = cb.RELEASE_CONFIRM.button(t(user.language, "btn_release_yes"), rental.id)
+    await press.query.edit_message_text(t(user.language, "my_release_confirm", ref=rental.ref),
+                                        parse_mode=ParseMode.HTML, reply_markup=markup([[yes]]))
 
 
-async def on_release_ok(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None and query.data
-    svc, user = services(context), current_user(update, context)
+@pressed(cb.RELEASE_CONFIRM)
+async def on_release_ok(update: Update, context: Context, press: Press) -> None:
+    svc, user, query = context.services, press.user, press.query
     await query.answer()
     try:
-        rental = await uc.release(svc, int(query.data.split(":")[1]), user, svc.clock.now())
+        rental = await uc.release(svc, press.values[0], user, svc.clock.now())
     except UserError as error:
         await query.edit_message_text(error.render(user.language))
         return
@@ -64,5 +62,5 @@ async def on_release_ok(update: Update, context: Context) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg, unused-ignore]
     app.add_handler(CommandHandler("my", my))
-    app.add_handler(CallbackQueryHandler(on_release, pattern=r"^rel:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_release_ok, pattern=r"^relok:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_release, pattern=cb.RELEASE.pattern))
+    app.add_handler(CallbackQueryHandler(on_release_ok, pattern=cb.RELEASE_CONFIRM.pattern))

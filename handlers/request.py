@@ -12,6 +12,7 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -19,12 +20,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.notify import markup
 from bot.usecases import request as uc
 from bot.usecases.approve import send_cards
 from handlers import request_views as views
-from handlers.common import Context, alert, current_user, services
+from handlers.common import Context, Press, alert, current_user, pressed
 from handlers.request_views import (
     BACK,
     CUSTOM,
@@ -47,7 +49,7 @@ def draft(context: Context) -> uc.Draft:
 async def show(update: Update, context: Context, state: int, edit: bool = True) -> int:
     """Render ``state``'s question, editing the current message when we came from a button."""
     user = current_user(update, context)
-    text, buttons = views.step(services(context), user.language, state, draft(context))
+    text, buttons = views.step(context.services, user.language, state, draft(context))
     keyboard = markup(buttons)
     query = update.callback_query
     if edit and query is not None and query.message is not None:
@@ -72,7 +74,7 @@ async def refuse(update: Update, context: Context, error: UserError, state: int)
 async def begin(update: Update, context: Context) -> int:
     # A press is answered once: by the refusal's pop-up, or plainly once preflight passed.
     try:
-        uc.preflight(services(context).config, current_user(update, context))
+        uc.preflight(context.services.config, current_user(update, context))
     except UserError as error:
         await refuse(update, context, error, ConversationHandler.END)
         return ConversationHandler.END
@@ -83,12 +85,16 @@ async def begin(update: Update, context: Context) -> int:
     return await show(update, context, IMAGE, edit=False)
 
 
-async def on_button(update: Update, context: Context) -> int:
-    """Every inline button of the dialogue: ``rq:<step>:<value>``."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, step, value = ([*query.data.split(":", 2), ""])[:3]
-    svc, d = services(context), draft(context)
+@pressed(cb.START_REQUEST)
+async def begin_button(update: Update, context: Context, press: Press) -> int:
+    return await begin(update, context)
+
+
+@pressed(cb.REQUEST_STEP)
+async def on_button(update: Update, context: Context, press: Press) -> int:
+    """Every inline button of the dialogue: a step and the value chosen."""
+    query, (step, value) = press.query, press.values
+    svc, d = context.services, draft(context)
     try:
         nxt = views.apply_button(svc.config, d, step, value)
     except UserError as error:
@@ -106,14 +112,14 @@ async def on_text(update: Update, context: Context) -> int:
     assert message is not None and message.text is not None
     state = int(context.user_data.get("typing", IMAGE)) if context.user_data else IMAGE
     try:
-        nxt = views.apply_text(services(context).config, draft(context), state, message.text)
+        nxt = views.apply_text(context.services.config, draft(context), state, message.text)
     except UserError as error:
         return await refuse(update, context, error, state)
     return await show(update, context, nxt, edit=False)
 
 
 async def confirm(update: Update, context: Context) -> int:
-    svc, user = services(context), current_user(update, context)
+    svc, user = context.services, current_user(update, context)
     try:
         rental = uc.submit(svc.config, user, draft(context), svc.clock.now())
     except UserError as error:
@@ -129,6 +135,7 @@ async def confirm(update: Update, context: Context) -> int:
 
 
 async def cancel(update: Update, context: Context) -> int:
+    """/cancel or the Cancel button; later handler groups do not hear this /cancel."""
     user = current_user(update, context)
     if context.user_data is not None:
         context.user_data.pop("draft", None)
@@ -138,7 +145,12 @@ async def cancel(update: Update, context: Context) -> int:
         await update.callback_query.edit_message_text(text)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
-    return ConversationHandler.END
+    raise ApplicationHandlerStop(ConversationHandler.END)
+
+
+@pressed(cb.REQUEST_CANCEL)
+async def cancel_button(update: Update, context: Context, press: Press) -> int:
+    return await cancel(update, context)
 
 
 def typing_state(state: int) -> Any:
@@ -168,7 +180,7 @@ async def stale_button(update: Update, context: Context) -> None:
 
 
 def conversation() -> ConversationHandler[Any]:
-    buttons = CallbackQueryHandler(on_button, pattern=r"^rq:")
+    buttons = CallbackQueryHandler(on_button, pattern=cb.REQUEST_STEP.pattern)
     tapping = MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons)
     states: dict[object, list[Any]] = {s: [buttons, tapping] for s in range(8)}
     for s in (CUSTOM, QUANTITY, PURPOSE, PORTS):
@@ -183,10 +195,16 @@ def conversation() -> ConversationHandler[Any]:
 def _conversation(states: dict[object, list[Any]]) -> ConversationHandler[Any]:
     return ConversationHandler(
         entry_points=[CommandHandler("request", begin),
-                      CallbackQueryHandler(begin, pattern=r"^req:start$")],
+                      CallbackQueryHandler(begin_button, pattern=cb.START_REQUEST.pattern)],
         states=states,
         fallbacks=[CommandHandler("cancel", cancel),
-                   CallbackQueryHandler(cancel, pattern=r"^rqx$"),
+                   CallbackQueryHandler(cancel_button, pattern=cb.REQUEST_CANCEL.pattern),
                    CommandHandler("request", begin)],
         name="request", allow_reentry=True, per_message=False,
     )
+
+
+def stale_buttons() -> list[CallbackQueryHandler[Any, Any]]:
+    """For the group after the dialogue: its buttons pressed when no dialogue is open."""
+    return [CallbackQueryHandler(stale_button, pattern=kind.pattern)
+            for kind in (cb.REQUEST_STEP, cb.REQUEST_CANCEL)]

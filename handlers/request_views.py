@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.money import format_money, format_per_hour
+from bot import callbacks as cb
 from bot.config import Config
 from bot.errors import UserError
 from bot.i18n import esc, t
 from bot.ports import Button, Keyboard
 from bot.services import Services
-from bot.textinput import NumberError, ascii_int
 from bot.usecases import request as uc
 from models.tables import Rental
 
@@ -25,14 +25,17 @@ QUICK_QUANTITY = {"hour": (1, 2, 4, 8, 12, 24), "day": (1, 2, 3, 5, 7, 14),
                   "week": (1, 2, 3, 4), "month": (1, 2, 3, 6)}
 
 
+_tap = cb.REQUEST_STEP.button  # a button of the dialogue: its text, the step, the value
+
+
 def state_of(step: str) -> int:
     return STEPS.get(step, IMAGE)
 
 
 def nav(lang: str, state: int) -> list[Button]:
-    row = [Button(t(lang, "btn_cancel"), "rqx")]
+    row = [cb.REQUEST_CANCEL.button(t(lang, "btn_cancel"))]
     if state != IMAGE:
-        row.insert(0, Button(t(lang, "btn_back"), f"rq:back:{NAMES[state]}"))
+        row.insert(0, _tap(t(lang, "btn_back"), "back", NAMES[state]))
     return row
 
 
@@ -40,22 +43,22 @@ def step(svc: Services, lang: str, state: int, d: uc.Draft) -> tuple[str, Keyboa
     config = svc.config
     rows: Keyboard = []
     if state == IMAGE:
-        rows = [[Button(i.name, f"rq:img:{i.key}")] for i in config.images]
-        rows.append([Button(t(lang, "btn_custom_image"), "rq:img:custom")])
+        rows = [[_tap(i.name, "img", i.key)] for i in config.images]
+        rows.append([_tap(t(lang, "btn_custom_image"), "img", "custom")])
     elif state == GPUS:
-        rows = [[Button(t(lang, "gpus_n", n=n), f"rq:gpu:{n}") for n in uc.gpu_choices(config)]]
+        rows = [[_tap(t(lang, "gpus_n", n=n), "gpu", n) for n in uc.gpu_choices(config)]]
     elif state == UNIT:
-        rows = [[Button(_plan_label(config, lang, d.gpus, p.unit), f"rq:unit:{p.unit}")]
+        rows = [[_tap(_plan_label(config, lang, d.gpus, p.unit), "unit", p.unit)]
                 for p in config.prices.plans_for(d.gpus)]
     elif state == QUANTITY:
         limit = config.rental.max_quantity.get(d.unit, 1)
         quick = [q for q in QUICK_QUANTITY.get(d.unit, (1,)) if q <= limit]
-        rows = [[Button(str(q), f"rq:qty:{q}") for q in quick]]
+        rows = [[_tap(str(q), "qty", q) for q in quick]]
     elif state == PORTS:
-        rows = [[Button(t(lang, "btn_no_ports"), "rq:ports:none")]]
+        rows = [[_tap(t(lang, "btn_no_ports"), "ports", "none")]]
     elif state == SUMMARY:
-        rows = [[Button(t(lang, "btn_confirm"), "rq:ok:")],
-                [Button(t(lang, "btn_edit"), "rq:edit:")]]
+        rows = [[_tap(t(lang, "btn_confirm"), "ok", "")],
+                [_tap(t(lang, "btn_edit"), "edit", "")]]
     rows.append(nav(lang, state))
     if state == SUMMARY:
         return summary_text(config, lang, d, svc.clock.now()), rows
@@ -117,14 +120,11 @@ def apply_button(config: Config, d: uc.Draft, step_name: str, value: str) -> int
 
 
 def _gpu_choice(config: Config, value: str) -> int:
-    choices = uc.gpu_choices(config)
-    try:
-        gpus = ascii_int(value, 1, max(choices, default=0))
-    except NumberError:
-        raise UserError("req_gpus_bad") from None
-    if gpus not in choices:
+    """Button data is compared with what the buttons carried: a forged "²" or "１" is no count."""
+    offered = {str(n): n for n in uc.gpu_choices(config)}
+    if value not in offered:
         raise UserError("req_gpus_bad")
-    return gpus
+    return offered[value]
 
 
 def _choose_image(config: Config, d: uc.Draft, key: str) -> int:

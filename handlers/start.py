@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ParseMode
 
+from bot import auth
+from bot import callbacks as cb
 from bot.i18n import esc, t
 from bot.menus import set_admin_commands
-from handlers.approval import TYPED_REASON_KEY
-from handlers.billing import AMOUNT_KEY
+from bot.notify import markup
 from handlers.common import Context, current_user
 
 
@@ -20,11 +21,10 @@ async def start(update: Update, context: Context) -> None:
         await update.effective_message.reply_text(t(user.language, "blocked"))
         return
     text = t(user.language, "welcome", name=esc(user.first_name or user.username))
-    if user.role == "admin":
+    if auth.is_admin(context.services.config, user.telegram_id):
         text += "\n\n" + t(user.language, "welcome_admin")
         await set_admin_commands(context.bot, user.telegram_id, user.language)
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(user.language, "btn_request"), callback_data="req:start")]])
+    keyboard = markup([[cb.START_REQUEST.button(t(user.language, "btn_request"))]])
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
                                               reply_markup=keyboard)
 
@@ -43,11 +43,8 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:
-    """/cancel with no dialogue open: drops a typed rejection reason being waited for; a
-    pending payment amount has its own /cancel (handlers.billing)."""
+    """/cancel that no open dialogue took: each dialogue answers its own /cancel and stops
+    there, so this one, in a later handler group, only hears the rest."""
     user = current_user(update, context)
-    data = context.user_data if context.user_data is not None else {}
-    if AMOUNT_KEY in data or update.effective_message is None:
-        return
-    key = "reject_cancelled" if data.pop(TYPED_REASON_KEY, None) else "nothing_to_cancel"
-    await update.effective_message.reply_text(t(user.language, key))
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(t(user.language, "nothing_to_cancel"))

@@ -64,3 +64,8 @@ def credit_unused_days(services: Services, rental: Rental, now: datetime) -> int
 
 def my_rentals(user: User) -> list[Rental]:
     return rentals.of_user(user, SHOWN_TO_OWNER)
+
+
+def published_ports(rental: Rental) -> dict[int, int]:
+    """What /my shows for SSH and Jupyter: container port -> host port, while held."""
+    return queries.rental_ports(rental)

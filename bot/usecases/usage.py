@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from billing.money import format_money
+from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
-from bot.ports import Button, GpuReading, RuntimeFaultError
+from bot.ports import GpuReading, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import schedule as sch
 from models import notices, queries, rentals
@@ -136,8 +137,8 @@ async def _tell_idle(services: Services, rental: Rental) -> None:
     window = services.config.lifecycle.idle_window
     text = t(lang, "life_idle", ref=rental.ref, gpus=rental.gpus,
              span=sch.span_text(lang, window), cost=format_money(cost_of(services, rental, window)))
-    buttons = [[Button(t(lang, "life_btn_still_using"), f"idk:{rental.id}"),
-                Button(t(lang, "life_btn_release_now"), f"rel:{rental.id}")]]
+    buttons = [[cb.STILL_USING.button(t(lang, "life_btn_still_using"), rental.id),
+                cb.RELEASE.button(t(lang, "life_btn_release_now"), rental.id)]]
     await services.notifier.send(user.telegram_id, text, buttons)
 
 

@@ -7,6 +7,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,74 @@ def test_only_docker_ops_imports_docker() -> None:
         if "import docker\n" in text or "from docker " in text or "import pynvml" in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# --- the Telegram edge: buttons, who may press them ------------------------------------------
+
+HANDLERS_MAY_NOT_IMPORT = ("docker", "peewee", "models.queries", "models.rentals", "models.db")
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module a file imports, dotted in full (``from models import db`` -> models.db)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "handlers").glob("*.py")), ids=lambda p: p.name)
+def test_handlers_reach_the_database_only_through_use_cases(path: Path) -> None:
+    bad = {m for m in _imported(path) for banned in HANDLERS_MAY_NOT_IMPORT
+           if m == banned or m.startswith(banned + ".")}
+    assert bad == set(), f"{path.name} imports {sorted(bad)}"
+
+
+def _callback_handlers(handlers: list[Any]) -> list[Any]:
+    """The CallbackQueryHandlers among ``handlers``, looking inside ConversationHandlers."""
+    from telegram.ext import CallbackQueryHandler, ConversationHandler
+
+    found = []
+    for handler in handlers:
+        if isinstance(handler, ConversationHandler):
+            inner = [*handler.entry_points, *handler.fallbacks,
+                     *(h for state in handler.states.values() for h in state)]
+            found += _callback_handlers(inner)
+        elif isinstance(handler, CallbackQueryHandler):
+            found.append(handler)
+    return found
+
+
+def test_every_button_handler_listens_for_a_declared_kind() -> None:
+    from telegram.ext import ApplicationBuilder
+
+    from bot import callbacks
+    from bot.app import add_handlers
+
+    app = ApplicationBuilder().token("1:TEST").build()
+    add_handlers(app)
+    found = _callback_handlers([h for group in app.handlers.values() for h in group])
+    declared = {kind.pattern for kind in callbacks.KINDS}
+    patterns = [getattr(h.pattern, "pattern", h.pattern) for h in found]
+    assert patterns and [p for p in patterns if p not in declared] == []
+    # each kind someone can press has a handler (the request dialogue's have two: open, ended)
+    assert declared == set(patterns)
+
+
+def test_every_button_kind_has_an_authorization_rule() -> None:
+    from bot import auth, callbacks
+
+    for kind in callbacks.KINDS:
+        assert kind.who in auth.WHO, kind.prefix
+
+
+@pytest.mark.parametrize("module", ["bot.callbacks", "bot.auth"])
+def test_buttons_and_their_rules_know_nothing_of_telegram(module: str) -> None:
+    code = (f"import sys, {module}; "
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == ""

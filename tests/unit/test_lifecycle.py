@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from billing import ledger
+from bot import callbacks as cb
 from bot.clock import FrozenClock
 from bot.config import parse_config
 from bot.errors import UserError
@@ -218,7 +219,7 @@ async def test_a_three_day_rental_gets_each_reminder_once_with_an_extend_button(
     reminders = svc.notifier.to(STUDENT, "⏰")
     assert [r.text.split(" ends in ")[1].split(",")[0] for r in reminders] == [
         "1 d", "3 h", "30 min"]
-    assert all(r.data == [f"ext:{rental.id}"] for r in reminders)
+    assert all(r.data == [cb.EXTEND.build(rental.id)] for r in reminders)
     assert "2026-03-05 09:00" in reminders[0].text  # lab time
 
 
@@ -250,7 +251,7 @@ async def test_at_expiry_the_container_is_stopped_gpus_freed_and_ports_kept(
     assert runtime.boxes[after.container_id].state == "exited"  # stopped, not removed
     assert queries.rental_gpus(after) == [] and queries.rental_ports(after) == ports
     [msg] = svc.notifier.to(STUDENT, "⌛")
-    assert "2026-03-12 09:00" in msg.text and msg.data == [f"ext:{rental.id}"]
+    assert "2026-03-12 09:00" in msg.text and msg.data == [cb.EXTEND.build(rental.id)]
     await tick_at(svc, expires(rental) + timedelta(minutes=2))
     assert len(svc.notifier.to(STUDENT, "⌛")) == 1
 
@@ -287,7 +288,7 @@ async def test_extending_a_running_rental_moves_its_end_and_charges_it(svc: Serv
     user = student()
     text, buttons = extend.menu(svc, rental.id, user, START)
     assert "until 2026-03-05 09:00" in text
-    assert f"exq:{rental.id}:day:1" in [b.data for row in buttons for b in row]
+    assert cb.EXTEND_PICK.build(rental.id, "day", 1) in [b.data for row in buttons for b in row]
     done = await extend.apply(svc, rental.id, user, "day", 1, START + timedelta(hours=1))
     assert expires(rental) == end + timedelta(days=1) and not done.revived
     charges = [e.amount for e in ledger.statement(user).entries if e.kind == ledger.CHARGE]

@@ -9,6 +9,7 @@ from datetime import time, timedelta
 import pytest
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler
 
+from bot import callbacks as cb
 from bot.config import ConfigError, parse_config
 from handlers import lifecycle as handlers
 
@@ -63,6 +64,8 @@ def test_every_lifecycle_button_has_a_handler() -> None:
     handlers.register(app)
     patterns = [h.pattern for group in app.handlers.values() for h in group
                 if isinstance(h, CallbackQueryHandler)]
-    for data in ("ext:12", "exq:12:day:3", "exy:12:month:12", "idk:12"):
+    for data in (cb.EXTEND.build(12), cb.EXTEND_PICK.build(12, "day", 3),
+                 cb.EXTEND_CONFIRM.build(12, "month", 12), cb.STILL_USING.build(12),
+                 "idk:12"):  # the Still using button's old prefix, on notices already sent
         assert any(isinstance(p, re.Pattern) and p.match(data) for p in patterns), data
         assert len(data.encode()) <= 64

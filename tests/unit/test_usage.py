@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot import callbacks as cb
 from bot.clock import FrozenClock
 from bot.errors import UserError
 from bot.ports import GpuReading
@@ -66,7 +67,7 @@ async def test_an_idle_series_triggers_exactly_one_reminder_per_streak(
     when = await run_series(svc, runtime, START, [(timedelta(hours=5), 1)])
     [note] = svc.notifier.to(STUDENT, "💤")
     assert "2 GPU(s) have been idle for 2 h (¥6.25 meanwhile)" in note.text
-    assert note.data == [f"idk:{rental.id}", f"rel:{rental.id}"]
+    assert note.data == [cb.STILL_USING.build(rental.id), cb.RELEASE.build(rental.id)]
     when = await run_series(svc, runtime, when, [(timedelta(hours=1), 80)])
     assert len(idle_notes(svc)) == 1
     await run_series(svc, runtime, when, [(timedelta(hours=3), 0)])
