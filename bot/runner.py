@@ -87,9 +87,11 @@ async def connect(app: App, config: Config, stop: asyncio.Event) -> bool:
 def unreachable(config: Config, exc: BaseException) -> str:
     """The one line an admin reads when Telegram cannot be reached: where, how, what to check."""
     tg = config.telegram
+    check = ("check that the proxy is running and reaches Telegram" if tg.proxy else
+             "check this machine's network, or set [telegram] proxy "
+             "(e.g. \"socks5://127.0.0.1:1080\") in the config")
     return (f"cannot reach Telegram at {tg.api_base_url or TELEGRAM_API} "
-            f"(proxy: {proxy_shown(tg.proxy)}): {describe(exc, 160)}; check this machine's "
-            "network, or set [telegram] proxy (e.g. \"socks5://127.0.0.1:1080\") in the config")
+            f"(proxy: {proxy_shown(tg.proxy)}): {describe(exc, 160)}; {check}")
 
 
 async def _unless_stopped(work: Any, stop: asyncio.Event) -> bool:

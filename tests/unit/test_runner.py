@@ -63,6 +63,7 @@ async def test_start_up_retries_until_telegram_answers(
     assert len(lines) == 4 and all(r.exc_info is None for r in caplog.records)
     assert "cannot reach Telegram at https://api.telegram.org" in lines[0]
     assert "proxy: socks5://127.0.0.1:1080" in lines[0] and "pw" not in lines[0]
+    assert "check that the proxy is running" in lines[0]
     assert [line.rsplit("retrying in ", 1)[1] for line in lines] == ["0 s"] * 4
 
 
