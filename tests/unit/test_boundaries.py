@@ -117,3 +117,41 @@ def test_buttons_and_their_rules_know_nothing_of_telegram(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# --- use cases read like the story of the action: queries live in models/ -------------------
+
+QUERY_METHODS = frozenset({"select", "get", "get_or_none", "get_by_id", "update", "delete",
+                           "insert", "insert_many", "create", "get_or_create", "replace",
+                           "raw", "bulk_create", "bulk_update"})
+# Use-case modules still being rewritten by someone else: none left (provision, lifecycle,
+# release, housekeeping and retention were emptied of queries first). Add a module here only
+# while its queries are being moved, and empty it again when done.
+LEAD_PENDING: frozenset[str] = frozenset()
+
+
+def raw_queries(source: str) -> list[str]:
+    """Peewee query calls on a model class (``Rental.select(``, ``Notice.delete(`` …), the
+    same as the regex ``\\b[A-Z]\\w*\\.(select|get|…)\\(`` but blind to comments and text."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id[:1].isupper() \
+                and node.func.attr in QUERY_METHODS:
+            found.append(f"{node.lineno}: {node.func.value.id}.{node.func.attr}(")
+    return found
+
+
+@pytest.mark.parametrize("module", [m for m in USECASES if m not in LEAD_PENDING])
+def test_usecases_hold_no_raw_queries(module: str) -> None:
+    source = (ROOT / "bot" / "usecases" / f"{module}.py").read_text(encoding="utf-8")
+    assert raw_queries(source) == [], f"bot/usecases/{module}.py: move these to models/"
+
+
+def test_the_query_check_finds_queries_but_not_prose_or_modules() -> None:
+    source = ('"""Never Rental.select() here."""\n'
+              "def f(rental_id):\n"
+              "    row = Rental.get_or_none(Rental.id == rental_id)  # Rental.get(\n"
+              "    queries.get(rental_id)\n"
+              "    return Notice.delete().where(Notice.key == 'k').execute()\n")
+    assert raw_queries(source) == ["3: Rental.get_or_none(", "5: Notice.delete("]
