@@ -48,7 +48,7 @@ def build_application(services: Services, token: str) -> Application[Any, Any, A
         builder = builder.proxy(tg.proxy).get_updates_proxy(tg.proxy)
     builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     app = builder.build()
-    services.notifier = TelegramNotifier(app.bot)
+    services.notifier = TelegramNotifier(app.bot, services.clock)
     app.bot_data[SERVICES_KEY] = services
     add_handlers(app)
     return app

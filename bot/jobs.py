@@ -10,13 +10,23 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.services import Services, services_of
-from bot.usecases import digest, hosts, housekeeping, lifecycle, retention, usage, waitlist
+from bot.usecases import (
+    digest,
+    hosts,
+    housekeeping,
+    lifecycle,
+    redeliver,
+    retention,
+    usage,
+    waitlist,
+)
 
 logger = logging.getLogger(__name__)
 
 Step = Callable[[Services, datetime], Awaitable[int]]
 # Expiry comes before the waitlist drains, so GPUs freed at expiry go to it in the same tick.
 LIFECYCLE_STEPS: tuple[tuple[str, Step], ...] = (
+    ("credentials_resent", redeliver.deliver_due),
     ("expired", lifecycle.expire_due),
     ("reminded", lifecycle.send_reminders),
     ("containers_removed", retention.remove_containers),
@@ -35,6 +45,7 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def run_tick(services: Services) -> dict[str, Any]:
     """One pass: delete due password messages, start waiting rentals that now fit."""
     now = services.clock.now()
+    await services.notifier.flush()  # what Telegram could not take before goes first
     await hosts.refresh_unreachable(services)
     deleted = await housekeeping.delete_due_messages(services, now)
     counts, failure = await run_lifecycle(services, now)

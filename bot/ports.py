@@ -17,15 +17,31 @@ class Button:
 Keyboard = list[list[Button]]
 
 
+class DeliveryDelayedError(Exception):
+    """Telegram could not be reached (network, proxy, 5xx) after a few tries, and the message
+    was not kept for later because it carries a secret. Not a Docker fault: the caller must
+    leave the rental whole and deliver again once Telegram answers."""
+
+
 class Notifier(Protocol):
     """Sends Telegram HTML to chats. Returns message ids, or None when the chat is unreachable
-    (the user blocked the bot or never started it): that is logged, never raised."""
+    (the user blocked the bot or never started it): that is logged, never raised.
 
-    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None) -> int | None:
+    When Telegram itself cannot be reached, a message is retried a few times, then kept and
+    delivered by :meth:`flush` once Telegram answers (None is returned meanwhile); a ``secret``
+    one (a password) is never kept: DeliveryDelayedError is raised instead."""
+
+    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None,
+                   secret: bool = False) -> int | None:
         ...
 
     async def send_photo(self, chat_id: int, photo: bytes, caption: str,
-                         buttons: Keyboard | None = None) -> int | None: ...
+                         buttons: Keyboard | None = None, secret: bool = False) -> int | None:
+        ...
+
+    async def flush(self) -> int:
+        """Deliver the messages kept while Telegram was away, oldest first; how many went."""
+        ...
 
     async def send_document(self, chat_id: int, data: bytes, filename: str,
                             caption: str = "") -> int | None: ...
@@ -33,7 +49,10 @@ class Notifier(Protocol):
     async def edit(self, chat_id: int, message_id: int, text: str,
                    buttons: Keyboard | None = None) -> bool: ...
 
-    async def delete(self, chat_id: int, message_id: int) -> bool: ...
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        """False when the message is gone or cannot be deleted; DeliveryDelayedError when
+        Telegram cannot be reached (try again later)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -122,4 +141,22 @@ class ContainerRuntime(Protocol):
     async def move_dir(self, host: str, image: str, root: str, name: str, dest_root: str,
                        dest_name: str) -> None:
         """Move ``root/name`` to ``dest_root/dest_name`` on the host (absent: nothing to do)."""
+        ...
+
+    # --- student self-service (issue 9) ---
+
+    async def programs(self, host: str, cid: str) -> set[str]:
+        """Which of ``sshd`` and ``jupyter-lab`` the running container has."""
+        ...
+
+    async def restart(self, host: str, cid: str) -> None: ...
+
+    async def add_ssh_key(self, host: str, cid: str, key: str) -> None:
+        """Append one public key line to root's authorized_keys (once), right owner and modes."""
+        ...
+
+    async def remove_ssh_key(self, host: str, cid: str, key: str) -> None: ...
+
+    async def lock_password(self, host: str, cid: str) -> None:
+        """Root's password stops working (key logins go on)."""
         ...

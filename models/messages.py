@@ -21,3 +21,8 @@ def claim_deletion(row: ChatMessage) -> bool:
                .where((ChatMessage.id == row.id) & (ChatMessage.deleted == False))  # noqa: E712
                .execute())
     return bool(claimed == 1)
+
+
+def unclaim_deletion(row: ChatMessage) -> None:
+    """The deletion did not happen (Telegram away): due again at the next tick."""
+    ChatMessage.update(deleted=False).where(ChatMessage.id == row.id).execute()

@@ -93,6 +93,14 @@ def push_end(rental: Rental, expires: datetime, now: datetime) -> bool:
     return bool(moved == 1)
 
 
+def set_credentials_due(rental_id: int, due: bool, password_hash: str | None = None) -> None:
+    """Mark (or clear) that the student still needs credentials; with a new password hash."""
+    values: dict[object, object] = {Rental.credentials_due: due}
+    if password_hash is not None:
+        values[Rental.password_hash] = password_hash
+    Rental.update(values).where(Rental.id == rental_id).execute()
+
+
 # --- reads -------------------------------------------------------------------------------
 
 def get(rental_id: int) -> Rental:
@@ -163,6 +171,12 @@ def active_ending_between(start: datetime, end: datetime) -> list[Rental]:
     return list(Rental.select().where(
         (Rental.state == State.ACTIVE.value) & (Rental.expires_at > to_db(start))
         & (Rental.expires_at <= to_db(end))))
+
+
+def credentials_due() -> list[Rental]:
+    """Running rentals whose credentials never reached the student."""
+    return list(Rental.select().where((Rental.state == State.ACTIVE.value)
+                                      & Rental.credentials_due))
 
 
 def ends(rental: Rental) -> datetime | None:

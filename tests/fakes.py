@@ -25,14 +25,18 @@ class Sent:
 class RecordingNotifier:
     sent: list[Sent] = field(default_factory=list)
 
-    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None) -> int | None:
+    async def send(self, chat_id: int, text: str, buttons: Keyboard | None = None,
+                   secret: bool = False) -> int | None:
         self.sent.append(Sent(chat_id, text, buttons))
         return len(self.sent)
 
     async def send_photo(self, chat_id: int, photo: bytes, caption: str,
-                         buttons: Keyboard | None = None) -> int | None:
+                         buttons: Keyboard | None = None, secret: bool = False) -> int | None:
         self.sent.append(Sent(chat_id, caption, buttons, photo))
         return len(self.sent)
+
+    async def flush(self) -> int:
+        return 0
 
     async def send_document(self, chat_id: int, data: bytes, filename: str,
                             caption: str = "") -> int | None:

@@ -112,6 +112,7 @@ MESSAGES: dict[str, str] = {
     "admin_failed": "⚠️ {ref} failed: {reason}",
     "credentials": "🖥 <b>{ref} is ready on {host}</b>\nSSH: <code>ssh root@{address} -p {ssh_port}</code>\nSFTP: same address and port\nPassword: <code>{password}</code>\nJupyter: {url}\n{extras}\nKeep all your data under <code>/workspace</code>: it survives restarts and image changes.\nExpires: {expires} (lab time)\n\n🔐 This message will be deleted at {delete_at}: save the password now and change it with <code>passwd</code>.",
     "cred_extra_port": "Port {inner} → host port {outer}",
+    "cred_jupyter_ssh": "{url} (log in with the token that “jupyter server list” shows over SSH)",
     "cred_qr": "{ref}: scan to open Jupyter",
     # --- lifecycle: reminders, expiry, retention, usage ---
     "life_span_d": "{n} d", "life_span_h": "{n} h", "life_span_min": "{n} min",
@@ -209,3 +210,8 @@ MESSAGES: dict[str, str] = {
     "bill_bad_button": "This button is no longer valid.",
     "bill_report_summary": "<b>Report {month}</b>\nPayments: {payments}\nCharges: {charges}\nRefunds paid: {refunds}\nGPU-hours sold: {gpu_hours} (rentals: {rentals})\nUnpaid at month end: {unpaid}",
 }
+
+# Student self-service (issue 9): restart, new password, SSH keys, changes, withdraw.
+MESSAGES.update({
+    "cred_no_jupyter": "this image has no Jupyter (use SSH)",
+})

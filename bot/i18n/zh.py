@@ -111,6 +111,7 @@ MESSAGES: dict[str, str] = {
     "admin_failed": "⚠️ {ref} 失败：{reason}",
     "credentials": "🖥 <b>{ref} 已在 {host} 就绪</b>\nSSH：<code>ssh root@{address} -p {ssh_port}</code>\nSFTP：同一地址和端口\n密码：<code>{password}</code>\nJupyter：{url}\n{extras}\n所有数据请放在 <code>/workspace</code> 下：重启和更换镜像后依然保留。\n到期时间：{expires}（实验室时间）\n\n🔐 本消息将于 {delete_at} 删除：请立即保存密码，并用 <code>passwd</code> 修改。",
     "cred_extra_port": "端口 {inner} → 主机端口 {outer}",
+    "cred_jupyter_ssh": "{url}（令牌请通过 SSH 运行 “jupyter server list” 查看）",
     "cred_qr": "{ref}：扫码打开 Jupyter",
     # --- lifecycle: reminders, expiry, retention, usage ---
     "life_span_d": "{n}天", "life_span_h": "{n}小时", "life_span_min": "{n}分钟",
@@ -208,3 +209,8 @@ MESSAGES: dict[str, str] = {
     "bill_bad_button": "此按钮已失效。",
     "bill_report_summary": "<b>{month} 报表</b>\n收款：{payments}\n费用：{charges}\n已退款：{refunds}\n售出 GPU 小时：{gpu_hours}（{rentals} 个租用）\n月末未付：{unpaid}",
 }
+
+# Student self-service (issue 9): restart, new password, SSH keys, changes, withdraw.
+MESSAGES.update({
+    "cred_no_jupyter": "此镜像没有 Jupyter（请使用 SSH）",
+})

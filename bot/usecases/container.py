@@ -124,11 +124,14 @@ def _swap_port(services: Services, rental: Rental, c: Claim, taken: int) -> None
     logger.info("R%d: host port %d taken, using %d", rental.id, taken, new[0])
 
 
-async def wait_ready(services: Services, rental: Rental, c: Claim | None = None) -> None:
-    """SSH (and Jupyter, when published) answer on the rental's host ports."""
+async def wait_ready(services: Services, rental: Rental, c: Claim | None = None,
+                     jupyter: bool = True) -> None:
+    """SSH (and Jupyter, when published and the image has it) answer on the rental's host
+    ports."""
     cfg = c.host if c is not None else host_of(services, rental)
     ports = c.ports if c is not None else queries.rental_ports(rental)
-    await services.runtime.wait_ready(cfg.name, cfg.public_address, ports[22], ports.get(8888),
+    await services.runtime.wait_ready(cfg.name, cfg.public_address, ports[22],
+                                      ports.get(8888) if jupyter else None,
                                       services.config.rental.ready_timeout_s)
 
 
@@ -138,7 +141,7 @@ async def start(services: Services, rental: Rental) -> tuple[str, str]:
     host, cid = host_of(services, rental).name, rental.container_id
     try:
         await services.runtime.start(host, cid)
-        await wait_ready(services, rental)
+        await wait_ready(services, rental, jupyter=await check_image(services, host, cid))
     except RuntimeFaultError:
         await _quietly(services.runtime.stop(host, cid), rental, "stop")
         raise
@@ -171,13 +174,18 @@ async def recreate(services: Services, rental: Rental, gpus: list[str], now: dat
                    image=image, env={})
     cid = await services.runtime.run(cfg.name, spec)
     try:
-        await wait_ready(services, rental, c)
+        await wait_ready(services, rental, c, await check_image(services, cfg.name, cid))
     except RuntimeFaultError:
         await _quietly(services.runtime.remove(cfg.name, cid), rental, "remove")
         raise
     await _quietly(services.runtime.remove(cfg.name, rental.container_id), rental, "remove")
     logger.info("R%d: recreated from %s on GPUs %s", rental.id, image, gpus)
     return cid, spec.name
+
+
+async def set_password(services: Services, rental: Rental, cid: str, password: str) -> None:
+    """A new root password (chpasswd on exec stdin: never a command line or a log)."""
+    await services.runtime.set_root_password(host_of(services, rental).name, cid, password)
 
 
 async def commit(services: Services, rental: Rental, tag: str) -> str:
@@ -240,3 +248,18 @@ async def _quietly(op: Awaitable[None], rental: Rental, what: str) -> None:
         await op
     except RuntimeFaultError as fault:
         logger.error("R%d: could not %s a container: %s", rental.id, what, fault.message)
+
+
+# --- student self-service (issue 9) ---------------------------------------------------------
+
+NO_SSHD = ("this image has no OpenSSH server (sshd), so it cannot be rented as it is: nobody "
+           "could log in")
+
+
+async def check_image(services: Services, host: str, cid: str) -> bool:
+    """Whether the running container's image has Jupyter; a permanent ``no_sshd`` fault at once
+    when it has no sshd (waiting for an SSH banner that never comes helps nobody)."""
+    found = await services.runtime.programs(host, cid)
+    if "sshd" not in found:
+        raise RuntimeFaultError("no_sshd", NO_SSHD, transient=False)
+    return "jupyter-lab" in found

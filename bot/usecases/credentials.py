@@ -44,7 +44,9 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def jupyter_url(address: str, port: int, token: str) -> str:
-    return f"http://{address}:{port}/lab?token={token}"
+    """The link that logs straight in; without a token, the plain address."""
+    base = f"http://{address}:{port}/lab"
+    return f"{base}?token={token}" if token else base
 
 
 def credentials_text(services: Services, lang: str, *, ref: str, host: str, address: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot.ports import DeliveryDelayedError
 from bot.services import Services
 from bot.usecases import container
 from models import messages, queries, rentals
@@ -17,9 +18,14 @@ logger = logging.getLogger(__name__)
 async def delete_due_messages(services: Services, now: datetime) -> int:
     count = 0
     for row in messages.due_for_deletion(now):
-        if messages.claim_deletion(row):
+        if not messages.claim_deletion(row):
+            continue
+        try:
             await services.notifier.delete(row.chat_id, row.message_id)
-            count += 1
+        except DeliveryDelayedError:
+            messages.unclaim_deletion(row)  # a password must not outlive its promise: retry
+            break  # Telegram is away: the next tick tries again
+        count += 1
     return count
 
 

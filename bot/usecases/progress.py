@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from bot.i18n import esc, t
+from bot.ports import DeliveryDelayedError
 from bot.services import Services
 from models import views
 from models.tables import Rental
@@ -35,7 +36,10 @@ class StatusMessage:
         text = t(self.lang, key, ref=self.rental.ref, **values)
         notifier = self.services.notifier
         if self.message_id is None:
-            self.message_id = await notifier.send(self.chat_id, text)
+            try:  # progress that arrives late is noise: not kept for later
+                self.message_id = await notifier.send(self.chat_id, text, secret=True)
+            except DeliveryDelayedError:
+                return
             if self.message_id is not None:
                 views.remember_message(self.rental, "status", self.chat_id, self.message_id)
         else:

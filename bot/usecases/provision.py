@@ -15,7 +15,7 @@ from billing.payment import qr_png
 from billing.quote import quote
 from bot.i18n import esc, t
 from bot.placement import best_fit, pick_ports
-from bot.ports import RuntimeFaultError
+from bot.ports import DeliveryDelayedError, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import admins, container, inventory, progress
 from bot.usecases import credentials as cred
@@ -86,19 +86,26 @@ async def provision(services: Services, rental_id: int) -> bool:
         await progress.pull_with_progress(services, status, c.host.name, rental.image_ref)
         token = cred.new_token()
         cid = await container.create(services, rental, c, token)
+        jupyter = await container.check_image(services, c.host.name, cid)
         password = cred.new_password()
         await services.runtime.set_root_password(c.host.name, cid, password)
-        await container.wait_ready(services, rental, c)
+        await container.wait_ready(services, rental, c, jupyter)
     except RuntimeFaultError as fault:
         await undo(services, rental, c, cid, fault)
         return False
-    await activate(services, rental, c, cid, password, token)
+    except Exception as exc:  # a bug must not leave GPUs, ports or a container behind
+        logger.exception("R%d: provisioning broke", rental.id)
+        await undo(services, rental, c, cid, RuntimeFaultError(
+            "start", f"internal error ({type(exc).__name__}); the admins were told",
+            transient=False))
+        return False
+    await activate(services, rental, c, cid, password, token, jupyter)
     await status.show("prov_done")
     return True
 
 
 async def activate(services: Services, rental: Rental, c: Claim, cid: str, password: str,
-                   token: str) -> None:
+                   token: str, jupyter: bool = True) -> None:
     now = services.clock.now()
     duration = quote(services.config.prices, rental.gpus, rental.unit, rental.quantity,
                      services.config.rental.max_quantity).duration
@@ -108,25 +115,43 @@ async def activate(services: Services, rental: Rental, c: Claim, cid: str, passw
                             container_id=cid, container_name=container.container_name(rental),
                             started_at=now, expires_at=expires,
                             password_hash=cred.hash_password(password))
-    await send_credentials(services, rental, c, password, token, expires)
+    await send_credentials(services, rental, c, password, token, expires, jupyter)
     await admins.tell(services, "admin_up", ref=rental.ref, host=c.host.name,
                       gpus=",".join(c.gpu_ids), ssh=c.ports[22], jupyter=c.ports[8888])
 
 
 async def send_credentials(services: Services, rental: Rental, c: Claim, password: str,
-                           token: str, expires: datetime) -> None:
+                           token: str | None, expires: datetime, jupyter: bool = True) -> bool:
+    """The password message (and the Jupyter QR), deleted later. False when Telegram could
+    not be reached: the rental is marked so a fresh password goes out once it answers
+    (``bot/usecases/redeliver.py``); the password itself is written down nowhere."""
     user = rental.user
     lang = user.language
     now = services.clock.now()
     until = cred.delete_after(services, now)
-    url = cred.jupyter_url(c.host.public_address, c.ports[8888], token)
+    url = cred.jupyter_url(c.host.public_address, c.ports[8888], token or "")
+    if not token:  # sent again later: the token is in the container, not in our records
+        url = t(lang, "cred_jupyter_ssh", url=url)
+    if not jupyter:  # the image has none: no link, no QR code
+        url, token = t(lang, "cred_no_jupyter"), None
     text = cred.credentials_text(services, lang, ref=rental.ref, host=c.host.name,
                                  address=c.host.public_address, ports=c.ports,
                                  password=password, url=url, expires=expires, delete_at=until)
-    msg_id = await services.notifier.send(user.telegram_id, text)
-    photo_id = await services.notifier.send_photo(user.telegram_id, qr_png(url),
-                                                  t(lang, "cred_qr", ref=rental.ref))
-    queries.credentials_messages(rental, user.telegram_id, [msg_id, photo_id], until)
+    try:
+        msg_id = await services.notifier.send(user.telegram_id, text, secret=True)
+    except DeliveryDelayedError as exc:
+        logger.warning("R%d: credentials not delivered (%s); sent again later", rental.id, exc)
+        rentals.set_credentials_due(rental.id, True)
+        return False
+    ids = [msg_id]
+    if token:
+        try:
+            ids.append(await services.notifier.send_photo(
+                user.telegram_id, qr_png(url), t(lang, "cred_qr", ref=rental.ref), secret=True))
+        except DeliveryDelayedError:
+            logger.warning("R%d: Jupyter QR code not delivered", rental.id)
+    queries.credentials_messages(rental, user.telegram_id, ids, until)
+    return True
 
 
 async def undo(services: Services, rental: Rental, c: Claim, cid: str,
