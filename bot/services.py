@@ -19,6 +19,7 @@ from bot.ports import ContainerRuntime, Notifier
 logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "gpurent.services"
+PER_HOST = 4  # containers provisioned on one host at once: pulls and starts share its disk
 
 
 @dataclass
@@ -30,9 +31,15 @@ class Services:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     waitlist_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tick_seconds: float = 60.0  # 0 = no automatic tick (tests drive it by hand)
+    per_host: int = PER_HOST
+    _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
     def is_admin(self, telegram_id: int) -> bool:
         return auth.is_admin(self.config, telegram_id)
+
+    def host_slot(self, host: str) -> asyncio.Semaphore:
+        """Bounds the provisioning work running on ``host`` at once."""
+        return self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run slow work (provisioning) beside the chat; failures are logged, not lost."""

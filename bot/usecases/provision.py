@@ -79,6 +79,17 @@ async def provision(services: Services, rental_id: int) -> bool:
     if c is None:
         await enqueue(services, rental)
         return False
+    return await build(services, rental, c)
+
+
+async def build(services: Services, rental: Rental, c: Claim) -> bool:
+    """The container work for a placed rental, a few rentals per host at a time, so one slow
+    or failing rental never holds up the others. False when it failed (and was undone)."""
+    async with services.host_slot(c.host.name):
+        return await _build(services, rental, c)
+
+
+async def _build(services: Services, rental: Rental, c: Claim) -> bool:
     cid = ""
     try:
         status = progress.StatusMessage(services, rental)

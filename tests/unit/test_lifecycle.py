@@ -80,7 +80,7 @@ class FakeRuntime:
 
     async def wait_ready(self, host: str, address: str, ssh_port: int,
                          jupyter_port: int | None, timeout: float) -> None:
-        self._call("wait_ready", host, ssh_port)
+        self._call("wait_ready", host, ssh_port, jupyter_port)
 
     async def stop(self, host: str, cid: str) -> None:
         self._call("stop", host, cid)
@@ -145,6 +145,30 @@ class FakeRuntime:
     def running(self) -> list[str]:
         return [cid for cid, b in self.boxes.items() if b.state == "running"]
 
+    # --- student self-service (issue 9): what the image has, restart, keys ---
+    missing: dict[str, set[str]] = field(default_factory=dict)  # image ref -> absent programs
+    keys: dict[str, list[str]] = field(default_factory=dict)  # cid -> authorized keys
+
+    async def programs(self, host: str, cid: str) -> set[str]:
+        self._call("programs", host, cid)
+        return {"sshd", "jupyter-lab"} - self.missing.get(self._box(cid).spec.image, set())
+
+    async def restart(self, host: str, cid: str) -> None:
+        self._call("restart", host, cid)
+        self._box(cid).state = "running"
+
+    async def add_ssh_key(self, host: str, cid: str, key: str) -> None:
+        self._call("add_ssh_key", host, cid, key)
+        found = self.keys.setdefault(cid, [])
+        found.extend([key] if key not in found else [])
+
+    async def remove_ssh_key(self, host: str, cid: str, key: str) -> None:
+        self._call("remove_ssh_key", host, cid, key)
+        self.keys[cid] = [k for k in self.keys.get(cid, []) if k != key]
+
+    async def lock_password(self, host: str, cid: str) -> None:
+        self._call("lock_password", host, cid)
+
 
 def make_config(**lifecycle_cfg: Any) -> Any:
     return parse_config({
@@ -186,7 +210,9 @@ async def rent(services: Services, gpus: int = 2, unit: str = "day", quantity: i
 async def tick_at(services: Services, when: datetime) -> dict[str, Any]:
     assert isinstance(services.clock, FrozenClock)
     services.clock.set(when)
-    return await run_tick(services)
+    done = await run_tick(services)
+    await services.idle()  # the waitlist's container work runs beside the tick
+    return done
 
 
 def expires(rental: Rental) -> datetime:

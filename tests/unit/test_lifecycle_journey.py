@@ -72,6 +72,7 @@ async def live_through(pick: Pick, clock: FrozenClock,
         nonlocal ticks
         clock.set(when)
         await run_tick(pick(ticks))
+        await pick(ticks).idle()
         ticks += 1
 
     rental = await rent(pick(0))
