@@ -15,6 +15,7 @@ from bot.usecases import (
     hosts,
     housekeeping,
     lifecycle,
+    reconcile,
     redeliver,
     retention,
     usage,
@@ -47,6 +48,9 @@ async def run_tick(services: Services) -> dict[str, Any]:
     now = services.clock.now()
     await services.notifier.flush()  # what Telegram could not take before goes first
     await hosts.refresh_unreachable(services)
+    await hosts.check_reachable(services)
+    if services.reconcile_due(now):
+        await reconcile.reconcile(services, now)
     deleted = await housekeeping.delete_due_messages(services, now)
     counts, failure = await run_lifecycle(services, now)
     started = await waitlist.drain(services)

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import auth
@@ -19,6 +20,7 @@ from bot.ports import ContainerRuntime, Notifier
 logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "gpurent.services"
+RECONCILE_EVERY = timedelta(minutes=5)  # Docker checked against the database
 PER_HOST = 4  # containers provisioned on one host at once: pulls and starts share its disk
 
 
@@ -32,10 +34,19 @@ class Services:
     waitlist_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tick_seconds: float = 60.0  # 0 = no automatic tick (tests drive it by hand)
     per_host: int = PER_HOST
+    reconcile_every: timedelta = RECONCILE_EVERY
+    _reconciled: datetime | None = None
     _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
     def is_admin(self, telegram_id: int) -> bool:
         return auth.is_admin(self.config, telegram_id)
+
+    def reconcile_due(self, now: datetime) -> bool:
+        """True every ``reconcile_every`` (and the first time)."""
+        if self._reconciled is not None and now - self._reconciled < self.reconcile_every:
+            return False
+        self._reconciled = now
+        return True
 
     def host_slot(self, host: str) -> asyncio.Semaphore:
         """Bounds the provisioning work running on ``host`` at once."""
@@ -53,6 +64,10 @@ class Services:
         if not task.cancelled() and task.exception() is not None:
             logger.error("background task %s failed", task.get_name(),
                          exc_info=task.exception())
+
+    def running(self, name: str) -> bool:
+        """Whether background work of that name runs in this process now."""
+        return any(t.get_name() == name and not t.done() for t in self.tasks)
 
     async def idle(self) -> None:
         """Wait until no background work is left (tests and shutdown)."""

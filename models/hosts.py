@@ -69,3 +69,24 @@ def unreachable() -> list[Host]:
 def set_reachable(name: str, reachable: bool, error: str = "") -> None:
     """Record whether the host answered, and why not (kept short for the admins' views)."""
     Host.update(reachable=reachable, last_error=error[:500]).where(Host.name == name).execute()
+
+
+def mark_down(name: str, error: str) -> bool:
+    """Record that the host stopped answering; True only for the call that saw it go down."""
+    flipped = (Host.update(reachable=False, last_error=error[:500])
+               .where((Host.name == name) & (Host.reachable == True)).execute())  # noqa: E712
+    if not flipped:
+        Host.update(last_error=error[:500]).where(Host.name == name).execute()
+    return bool(flipped)
+
+
+def mark_up(name: str) -> bool:
+    """Record that the host answers again; True only for the call that saw it come back."""
+    return bool(Host.update(reachable=True, last_error="")
+                .where((Host.name == name) & (Host.reachable == False)).execute())  # noqa: E712
+
+
+def students_on(name: str) -> list[User]:
+    """Students with a running rental on the host, each once."""
+    return list(User.select().join(Rental, on=Rental.user == User.id).join(Host)
+                .where((Host.name == name) & (Rental.state == "active")).distinct())

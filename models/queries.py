@@ -145,12 +145,6 @@ def host_named(name: str) -> Host:
     return Host.get(Host.name == name)
 
 
-def mark_unreachable(host_name: str, message: str) -> None:
-    """Placement skips the host until a ping answers again."""
-    Host.update(reachable=False, last_error=message[:500]).where(Host.name == host_name).execute()
-    logger.warning("host %s marked unreachable: %s", host_name, message)
-
-
 def credentials_messages(rental: Rental, chat_id: int, message_ids: Iterable[int | None],
                          delete_after: datetime) -> None:
     """Remember the messages that carry a password, to delete them at ``delete_after``."""

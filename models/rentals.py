@@ -18,7 +18,7 @@ from typing import Any
 
 from models.db import db
 from models.states import LIVE, OPEN_REQUEST, State, TransitionError, check
-from models.tables import AuditEvent, Rental, User
+from models.tables import AuditEvent, Host, Rental, User
 from models.times import from_db, to_db
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,12 @@ def set_credentials_due(rental_id: int, due: bool, password_hash: str | None = N
     Rental.update(values).where(Rental.id == rental_id).execute()
 
 
+def replaced_container(rental_id: int, cid: str, name: str, password_hash: str) -> None:
+    """The rental runs in a new container now (recreated from its image)."""
+    Rental.update(container_id=cid, container_name=name, password_hash=password_hash).where(
+        Rental.id == rental_id).execute()
+
+
 # --- reads -------------------------------------------------------------------------------
 
 def get(rental_id: int) -> Rental:
@@ -171,6 +177,13 @@ def active_ending_between(start: datetime, end: datetime) -> list[Rental]:
     return list(Rental.select().where(
         (Rental.state == State.ACTIVE.value) & (Rental.expires_at > to_db(start))
         & (Rental.expires_at <= to_db(end))))
+
+
+def on_host(host_name: str, states: Iterable[State]) -> list[Rental]:
+    """Rentals placed on the host in any of ``states``."""
+    values = [s.value for s in states]
+    return list(Rental.select().join(Host, on=Rental.host == Host.id)
+                .where((Host.name == host_name) & Rental.state.in_(values)).order_by(Rental.id))
 
 
 def credentials_due() -> list[Rental]:

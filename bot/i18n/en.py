@@ -108,6 +108,15 @@ MESSAGES: dict[str, str] = {
     "eta_unknown": "not known yet",
     "prov_requeued": "⚠️ {ref}: the server had a problem ({reason}). Your request is back in the queue and will start when possible.",
     "prov_failed": "❌ {ref} could not be started: {reason}. Nothing is held or charged for it; the admins have been told.",
+    "admin_host_down": "🔌 Host {host} does not answer: {reason}\nNew rentals go elsewhere; nothing is lost. You will hear when it is back.",
+    "admin_host_up": "✅ Host {host} answers again and takes rentals.",
+    "host_down_student": "🔌 {host}, where your rental runs, cannot be reached right now. Your data in /workspace is safe; you will hear when it is back.",
+    "host_up_student": "✅ {host} is reachable again.",
+    "admin_stray_removed": "🧹 Removed container {cid} on {host}: no live rental owns it ({ref}).",
+    "admin_reconcile_restarted": "🔁 {ref}: its container had stopped; started again.",
+    "admin_reconcile_recreated": "🔁 {ref}: its container was gone; recreated from its image, new password sent.",
+    "reconcile_restarted": "🔁 Your container {ref} had stopped; it runs again with the same address and password.",
+    "reconcile_recreated": "🔁 Your container {ref} was lost and has been recreated from its image: /workspace is intact, changes outside it are gone. New credentials follow.",
     "admin_up": "{ref} up on {host} GPU {gpus} ports {ssh}/{jupyter}",
     "admin_failed": "⚠️ {ref} failed: {reason}",
     "credentials": "🖥 <b>{ref} is ready on {host}</b>\nSSH: <code>ssh root@{address} -p {ssh_port}</code>\nSFTP: same address and port\nPassword: <code>{password}</code>\nJupyter: {url}\n{extras}\nKeep all your data under <code>/workspace</code>: it survives restarts and image changes.\nExpires: {expires} (lab time)\n\n🔐 This message will be deleted at {delete_at}: save the password now and change it with <code>passwd</code>.",
@@ -214,4 +223,11 @@ MESSAGES: dict[str, str] = {
 # Student self-service (issue 9): restart, new password, SSH keys, changes, withdraw.
 MESSAGES.update({
     "cred_no_jupyter": "this image has no Jupyter (use SSH)",
+    "ss_not_running": "{ref} is not running now; this button no longer applies.",
+    "ss_host_down": "The server of {ref} does not answer right now; nothing was changed. Please try again in a few minutes.",
+    "ss_replace_failed": "{ref} could not be set up anew ({reason}). Your previous container was put back as it was; nothing was charged.",
+    "ss_password_off": "{ref} takes SSH keys only (password login is off because you added a key). Manage keys with /keys.",
+    "ss_password_failed": "{ref}: the new password could not be set (the container did not answer). Your old password still works; please try again.",
+    "ss_not_withdrawable": "{ref} can no longer be withdrawn (it is {state}). Use Release in /my to end a running rental.",
+    "ss_card_withdrawn": "↩️ Withdrawn by the student. Nothing to decide.",
 })

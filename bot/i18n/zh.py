@@ -107,6 +107,15 @@ MESSAGES: dict[str, str] = {
     "eta_unknown": "暂不确定",
     "prov_requeued": "⚠️ {ref}：服务器出现问题（{reason}）。你的申请已重新排队，条件允许时会自动启动。",
     "prov_failed": "❌ {ref} 启动失败：{reason}。不会占用资源，也不会计费；已通知管理员。",
+    "admin_host_down": "🔌 主机 {host} 无响应：{reason}\n新的租用将安排到其他主机，数据不会丢失。恢复后会通知你。",
+    "admin_host_up": "✅ 主机 {host} 已恢复，可以继续接受租用。",
+    "host_down_student": "🔌 你的容器所在的 {host} 暂时无法连接。/workspace 中的数据是安全的，恢复后会通知你。",
+    "host_up_student": "✅ {host} 已恢复连接。",
+    "admin_stray_removed": "🧹 已删除 {host} 上的容器 {cid}：没有进行中的租用拥有它（{ref}）。",
+    "admin_reconcile_restarted": "🔁 {ref}：容器已停止，已重新启动。",
+    "admin_reconcile_recreated": "🔁 {ref}：容器丢失，已从镜像重建并发送新密码。",
+    "reconcile_restarted": "🔁 你的容器 {ref} 曾停止运行，现已重新启动，地址和密码不变。",
+    "reconcile_recreated": "🔁 你的容器 {ref} 丢失，已从镜像重建：/workspace 中的数据完好，/workspace 以外的改动已丢失。新的登录信息随后发送。",
     "admin_up": "{ref} 已在 {host} 启动，GPU {gpus}，端口 {ssh}/{jupyter}",
     "admin_failed": "⚠️ {ref} 失败：{reason}",
     "credentials": "🖥 <b>{ref} 已在 {host} 就绪</b>\nSSH：<code>ssh root@{address} -p {ssh_port}</code>\nSFTP：同一地址和端口\n密码：<code>{password}</code>\nJupyter：{url}\n{extras}\n所有数据请放在 <code>/workspace</code> 下：重启和更换镜像后依然保留。\n到期时间：{expires}（实验室时间）\n\n🔐 本消息将于 {delete_at} 删除：请立即保存密码，并用 <code>passwd</code> 修改。",
@@ -213,4 +222,11 @@ MESSAGES: dict[str, str] = {
 # Student self-service (issue 9): restart, new password, SSH keys, changes, withdraw.
 MESSAGES.update({
     "cred_no_jupyter": "此镜像没有 Jupyter（请使用 SSH）",
+    "ss_not_running": "{ref} 当前未在运行，此按钮已不适用。",
+    "ss_host_down": "{ref} 所在的服务器暂时无响应，未做任何更改。请过几分钟再试。",
+    "ss_replace_failed": "{ref} 无法重新创建（{reason}）。原来的容器已恢复原样，未收取任何费用。",
+    "ss_password_off": "{ref} 只接受 SSH 密钥登录（你添加了密钥，密码登录已关闭）。用 /keys 管理密钥。",
+    "ss_password_failed": "{ref}：新密码未能设置（容器无响应）。旧密码仍然有效，请稍后重试。",
+    "ss_not_withdrawable": "{ref} 已无法撤回（状态：{state}）。要结束运行中的租用，请在 /my 中点“释放”。",
+    "ss_card_withdrawn": "↩️ 学生已撤回该申请，无需处理。",
 })

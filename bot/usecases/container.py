@@ -160,18 +160,20 @@ async def stop(services: Services, rental: Rental) -> None:
 
 
 async def recreate(services: Services, rental: Rental, gpus: list[str], now: datetime,
-                   image: str | None = None) -> tuple[str, str]:
+                   image: str | None = None, token: str = "") -> tuple[str, str]:
     """A new container on ``gpus`` with the same host ports and ``/workspace``: from a commit
-    of the (stopped) old one, system packages and all, or from ``image``. The old container is
-    removed only once the new one answers. Returns (container id, name)."""
+    of the (stopped) old one, system packages and all (its Jupyter token and password come
+    with it), or fresh from ``image`` with Jupyter token ``token`` (the caller then sets a
+    password). The old container is removed only once the new one answers. Returns
+    (container id, name)."""
     cfg = host_of(services, rental)
     tag = f"rev{int(now.timestamp())}"
     if image is None:
         image = f"{revival_repository(rental)}:{tag}"
         await commit(services, rental, tag)
     c = Claim(cfg, tuple(gpus), queries.rental_ports(rental))
-    spec = replace(run_spec(rental, c, token=""), name=f"{container_name(rental)}-{tag}",
-                   image=image, env={})
+    spec = replace(run_spec(rental, c, token=token), name=f"{container_name(rental)}-{tag}",
+                   image=image, env={"JUPYTER_TOKEN": token} if token else {})
     cid = await services.runtime.run(cfg.name, spec)
     try:
         await wait_ready(services, rental, c, await check_image(services, cfg.name, cid))
@@ -263,3 +265,68 @@ async def check_image(services: Services, host: str, cid: str) -> bool:
     if "sshd" not in found:
         raise RuntimeFaultError("no_sshd", NO_SSHD, transient=False)
     return "jupyter-lab" in found
+
+
+async def restart(services: Services, rental: Rental) -> None:
+    """``docker restart`` and wait until it answers again (same container, same password)."""
+    host, cid = host_of(services, rental).name, rental.container_id
+    await services.runtime.restart(host, cid)
+    await wait_ready(services, rental, jupyter=await check_image(services, host, cid))
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The container that took a rental's place, and whether its image has Jupyter."""
+
+    cid: str
+    name: str
+    ports: dict[int, int]
+    jupyter: bool
+
+
+async def replace_with(services: Services, rental: Rental, now: datetime, image: str,
+                       password: str, token: str,
+                       ports: dict[int, int] | None = None) -> Replacement:
+    """A new container from ``image`` on the rental's GPUs with ``ports`` (default: its own)
+    and ``/workspace``, root's password set. The old one is stopped first (it holds the host
+    ports) and removed only once the new one answers; when the new one fails it is removed,
+    the old one is put back, and the fault raised."""
+    cfg = host_of(services, rental)
+    c = Claim(cfg, tuple(queries.rental_gpus(rental)), ports or queries.rental_ports(rental))
+    name = f"{container_name(rental)}-{int(now.timestamp())}"
+    spec = replace(run_spec(rental, c, token), name=name, image=image)
+    await _stop_old(services, rental)
+    cid = ""
+    try:
+        cid = await services.runtime.run(cfg.name, spec)
+        jupyter = await check_image(services, cfg.name, cid)
+        await services.runtime.set_root_password(cfg.name, cid, password)
+        await wait_ready(services, rental, c, jupyter)
+    except RuntimeFaultError:
+        if cid:
+            await remove_quietly(services, cfg.name, cid, rental)
+        await put_back(services, rental)
+        raise
+    await _quietly(services.runtime.remove(cfg.name, rental.container_id), rental, "remove")
+    logger.info("R%d: replaced by a container from %s", rental.id, image)
+    return Replacement(cid, name, dict(c.ports), jupyter)
+
+
+async def _stop_old(services: Services, rental: Rental) -> None:
+    try:
+        await stop(services, rental)
+    except RuntimeFaultError as fault:  # it may be what failed; the new one will tell
+        logger.warning("R%d: old container not stopped: %s", rental.id, fault.message)
+
+
+async def put_back(services: Services, rental: Rental) -> bool:
+    """Start the rental's own container again after a replacement failed; False (logged) when
+    it will not come back either."""
+    if not rental.container_id:
+        return False
+    try:
+        await start(services, rental)
+    except RuntimeFaultError as fault:
+        logger.error("R%d: the old container did not come back: %s", rental.id, fault.message)
+        return False
+    return True

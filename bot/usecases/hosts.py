@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from bot.i18n import esc, t
 from bot.ports import RuntimeFaultError
 from bot.services import Services
+from bot.usecases import admins
 from models import hosts, queries
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,8 @@ async def sync_hosts(services: Services) -> dict[str, str]:
 
 
 async def refresh_unreachable(services: Services) -> list[str]:
-    """Ping hosts marked unreachable; the ones that answer take rentals again."""
+    """Ping hosts marked unreachable; the ones that answer take rentals again, and the admins
+    and the students on them hear it once."""
     back: list[str] = []
     for host in hosts.unreachable():
         try:
@@ -41,7 +44,41 @@ async def refresh_unreachable(services: Services) -> list[str]:
         except RuntimeFaultError:
             continue
         queries.ensure_hosts([(host.name, host.public_address, gpus)])
-        hosts.set_reachable(host.name, True)
-        back.append(host.name)
-        logger.info("host %s is reachable again", host.name)
+        if hosts.mark_up(host.name):
+            back.append(host.name)
+            logger.info("host %s is reachable again", host.name)
+            await _tell_all(services, host.name, "admin_host_up", "host_up_student")
     return back
+
+
+async def check_reachable(services: Services) -> list[str]:
+    """Ping the hosts believed up; one that does not answer is marked down (once)."""
+    down: list[str] = []
+    for host in hosts.enabled():
+        if not host.reachable:
+            continue
+        try:
+            await services.runtime.ping(host.name)
+        except RuntimeFaultError as fault:
+            if await host_down(services, host.name, fault.message):
+                down.append(host.name)
+    return down
+
+
+async def host_down(services: Services, name: str, reason: str) -> bool:
+    """Mark the host down: placement skips it, nothing in the database changes, waiting
+    requests keep waiting. The admins and its students are told only when it goes down."""
+    if not hosts.mark_down(name, reason):
+        return False
+    logger.warning("host %s is unreachable: %s", name, reason)
+    await _tell_all(services, name, "admin_host_down", "host_down_student",
+                    reason=esc(reason[:200]))
+    return True
+
+
+async def _tell_all(services: Services, name: str, admin_key: str, student_key: str,
+                    **values: str) -> None:
+    await admins.tell(services, admin_key, None, host=esc(name), **values)
+    for user in hosts.students_on(name):
+        await services.notifier.send(user.telegram_id, t(user.language, student_key,
+                                                          host=esc(name)))

@@ -31,19 +31,26 @@ async def delete_due_messages(services: Services, now: datetime) -> int:
 
 async def recover_interrupted(services: Services) -> int:
     """Rentals caught mid-provisioning by a crash: remove what was half made, queue again."""
-    now = services.clock.now()
-    stuck = rentals.in_states([State.PROVISIONING])
-    for rental in stuck:
+    return await requeue_orphans(services, services.clock.now())
+
+
+async def requeue_orphans(services: Services, now: datetime) -> int:
+    """Provisioning that no task of this process runs any more (the process that ran it
+    died): what was half made is removed, the holds released, the rental queued again."""
+    orphans = [r for r in rentals.in_states([State.PROVISIONING])
+               if not services.running(f"provision-R{r.id}")]
+    for rental in orphans:
         if rental.host is not None:
             await container.remove_leftovers(services, rental.host.name, rental)
         with db.atomic():
             queries.release_all(rental, now)
-            rentals.must_transition(rental.id, State.QUEUED, now, expect=[State.PROVISIONING],
-                                    audit="recovered", detail="interrupted provisioning",
-                                    queued_at=queries.from_db(rental.queued_at) or now,
-                                    container_id="")
-        logger.warning("R%d: provisioning was interrupted; back in the queue", rental.id)
-    return len(stuck)
+            moved = rentals.transition(
+                rental.id, State.QUEUED, now, expect=[State.PROVISIONING], audit="recovered",
+                detail="interrupted provisioning",
+                queued_at=queries.from_db(rental.queued_at) or now, container_id="")
+        if moved:
+            logger.warning("R%d: provisioning was interrupted; back in the queue", rental.id)
+    return len(orphans)
 
 
 def resume_approved(services: Services) -> int:

@@ -17,7 +17,7 @@ from bot.i18n import esc, t
 from bot.placement import best_fit, pick_ports
 from bot.ports import DeliveryDelayedError, RuntimeFaultError
 from bot.services import Services
-from bot.usecases import admins, container, inventory, progress
+from bot.usecases import admins, container, hosts, inventory, progress
 from bot.usecases import credentials as cred
 from bot.usecases.container import Claim
 from bot.usecases.release import credit_unused_days
@@ -44,7 +44,7 @@ async def claim(services: Services, rental: Rental) -> Claim | None:
         try:
             busy = await services.runtime.published_ports(spot.host)
         except RuntimeFaultError as fault:
-            queries.mark_unreachable(spot.host, fault.message)
+            await hosts.host_down(services, spot.host, fault.message)
             continue
         wanted = container.container_ports(rental)
         free = pick_ports(host_cfg.port_range, busy | queries.held_ports(host), len(wanted))
@@ -185,7 +185,7 @@ async def undo(services: Services, rental: Rental, c: Claim, cid: str,
     if not fault.transient:
         credit_unused_days(services, rentals.get(rental.id), now)  # never ran: all back
     if fault.kind == "unreachable":
-        queries.mark_unreachable(c.host.name, fault.message)
+        await hosts.host_down(services, c.host.name, fault.message)
     await tell_failure(services, rental, fault)
 
 
