@@ -58,8 +58,13 @@ def _v4_outbox(database: Database) -> None:
         run(migrator.add_column("rental", "credentials_due", t.Rental.credentials_due))
 
 
+def _v5_self_service(database: Database) -> None:
+    """Students' SSH keys and their paid changes (image, ports) to running rentals."""
+    database.create_tables(t.SELF_SERVICE_TABLES)
+
+
 STEPS: list[Callable[[Database], None]] = [
-    _v1_initial, _v2_gpu_samples, _v3_rental_locks, _v4_outbox,
+    _v1_initial, _v2_gpu_samples, _v3_rental_locks, _v4_outbox, _v5_self_service,
 ]
 
 

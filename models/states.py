@@ -26,7 +26,7 @@ class State(StrEnum):
 
 
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.PENDING: frozenset({State.APPROVED, State.REJECTED}),
+    State.PENDING: frozenset({State.APPROVED, State.REJECTED, State.CANCELLED}),  # withdrawn
     State.APPROVED: frozenset({State.PROVISIONING, State.QUEUED, State.CANCELLED}),
     State.QUEUED: frozenset({State.PROVISIONING, State.CANCELLED}),
     # QUEUED again: a transient fault (host down, registry away) or a crash mid-way.
@@ -54,6 +54,8 @@ ON_HOST = frozenset({State.PROVISIONING, State.ACTIVE, State.EXPIRED})
 RELEASABLE = frozenset({*WAITING, State.ACTIVE, State.EXPIRED})
 # The student may buy more time (an expired one is revived first).
 EXTENDABLE = frozenset({State.ACTIVE, State.EXPIRED})
+# The student may still withdraw these (nothing runs yet).
+WITHDRAWABLE = frozenset({State.PENDING, *WAITING})
 # What /my lists.
 SHOWN_TO_OWNER = frozenset({*LIVE, State.PENDING, State.EXPIRED})
 

@@ -196,3 +196,40 @@ class OutboxMessage(BaseModel):
 
 # Created by migration step 4 (with the ``credentials_due`` column of rentals).
 OUTBOX_TABLES: list[type[BaseModel]] = [OutboxMessage]
+
+
+class SshKey(BaseModel):
+    """A student's SSH public key: installed in every rental of theirs, now and later."""
+
+    user = ForeignKeyField(User, backref="ssh_keys", on_delete="CASCADE")
+    key = TextField()  # "type base64" (the comment is dropped: it is the student's text)
+    fingerprint = CharField(max_length=64)  # SHA256:…
+    kind = CharField(max_length=32)  # ssh-ed25519 | ecdsa-sha2-nistp256 | ssh-rsa …
+    bits = IntegerField()
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "fingerprint"), True),)
+
+
+class ChangeRequest(BaseModel):
+    """A student's paid change to a running rental (another image, other ports): asked, then
+    decided by an admin, then carried out. The fee is charged only once it is done."""
+
+    rental = ForeignKeyField(Rental, backref="changes", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="changes")
+    kind = CharField(max_length=8)  # image | ports
+    image_key = CharField(max_length=32, default="")
+    image_ref = CharField(max_length=255, default="")
+    custom_image = BooleanField(default=False)
+    extra_ports = CharField(max_length=64, default="")
+    fee = IntegerField()  # cents
+    state = CharField(max_length=16, index=True)  # pending|approved|rejected|done|failed|withdrawn
+    created_at = DateTimeField()
+    decided_at = DateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True, backref="change_decisions")
+    detail = TextField(default="")
+
+
+# Created by migration step 5.
+SELF_SERVICE_TABLES: list[type[BaseModel]] = [SshKey, ChangeRequest]

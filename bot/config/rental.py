@@ -28,6 +28,8 @@ class RentalConfig:
         default_factory=lambda: {"hour": 72, "day": 60, "week": 12, "month": 12}
     )
     maintenance: bool = False
+    # Password login off for the rentals of a student who added an SSH key (keys only).
+    keys_only_when_keyed: bool = False
 
 
 def parse_rental(r: Reader, prices: PriceTable) -> RentalConfig:
@@ -43,6 +45,7 @@ def parse_rental(r: Reader, prices: PriceTable) -> RentalConfig:
         registry_allow=_registries(r, base.registry_allow),
         max_quantity=_max_quantity(r, base.max_quantity, prices),
         maintenance=r.get("maintenance", bool, False),
+        keys_only_when_keyed=r.get("keys_only_when_keyed", bool, False),
     )
 
 

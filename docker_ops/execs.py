@@ -1,0 +1,101 @@
+"""Small jobs inside a running rental container over `docker exec`: which programs the image
+has, and root's SSH keys.
+
+Nothing a student typed ever becomes part of a command line: a key travels on the exec's
+stdin (see :mod:`docker_ops.password` for why that needs the low-level exec API), and the
+scripts below are constants.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import docker
+
+from docker_ops.engine import Engine
+from docker_ops.errors import ContainerStartError
+from docker_ops.password import _exit_code, _send_and_drain
+
+logger = logging.getLogger(__name__)
+
+# The same lookup as the entry script's, so "has sshd" means "the entry script starts sshd".
+PROBE_SCRIPT = r"""
+[ -x /usr/sbin/sshd ] || command -v sshd >/dev/null 2>&1 && echo sshd
+command -v jupyter-lab >/dev/null 2>&1 && echo jupyter-lab
+exit 0
+"""
+
+KEYS = "/root/.ssh/authorized_keys"
+# stdin: one public key line. Appended unless already there; owner and modes sshd insists on.
+ADD_KEY_SCRIPT = f"""
+set -e
+key=$(head -n 1)
+umask 077
+mkdir -p /root/.ssh
+touch {KEYS}
+grep -qxF -- "$key" {KEYS} || printf '%s\\n' "$key" >> {KEYS}
+chown 0:0 /root/.ssh {KEYS}
+chmod 700 /root/.ssh
+chmod 600 {KEYS}
+"""
+# stdin: one public key line, removed wherever it appears (a missing file: nothing to do).
+REMOVE_KEY_SCRIPT = f"""
+set -e
+key=$(head -n 1)
+[ -f {KEYS} ] || exit 0
+umask 077
+grep -vxF -- "$key" {KEYS} > {KEYS}.gpurent || true
+cat {KEYS}.gpurent > {KEYS}
+rm -f {KEYS}.gpurent
+"""
+
+
+def _run(client: docker.DockerClient, cid: str, argv: list[str]) -> tuple[int | None, str]:
+    exec_id = client.api.exec_create(cid, argv, user="root")["Id"]
+    output = client.api.exec_start(exec_id)
+    return _exit_code(client, exec_id), bytes(output).decode("utf-8", "replace")
+
+
+async def programs(engine: Engine, cid: str) -> set[str]:
+    """Which of ``sshd`` and ``jupyter-lab`` the (running) container has."""
+    code, output = await engine.call("probe", lambda c: _run(c, cid, ["/bin/sh", "-c",
+                                                                       PROBE_SCRIPT]))
+    if code != 0:
+        raise ContainerStartError(f"could not look inside the container on {engine.name} "
+                                  f"(exit code {code})")
+    return {line.strip() for line in output.splitlines() if line.strip()}
+
+
+def _with_stdin(client: docker.DockerClient, cid: str, argv: list[str], payload: bytes,
+                timeout: float) -> int | None:
+    exec_id = client.api.exec_create(cid, argv, stdin=True, user="root")["Id"]
+    sock = client.api.exec_start(exec_id, socket=True)
+    _send_and_drain(sock, payload, timeout)
+    return _exit_code(client, exec_id)
+
+
+async def run_script(engine: Engine, cid: str, what: str, script: str, payload: str) -> None:
+    """Run one of this module's scripts with ``payload`` on stdin; ContainerStartError when it
+    does not exit 0."""
+    if "\n" in payload.strip() or "\0" in payload:
+        raise ValueError("the payload must be one line")
+    data = (payload.strip() + "\n").encode()
+    code = await engine.call(what, lambda c: _with_stdin(c, cid, ["/bin/sh", "-c", script],
+                                                         data, engine.conn.timeout))
+    if code != 0:
+        raise ContainerStartError(f"{what} failed in the container on {engine.name} "
+                                  f"(exit code {code})")
+    logger.info("%s done in %s on %s", what, cid[:12], engine.name)
+
+
+async def add_key(engine: Engine, cid: str, key: str) -> None:
+    await run_script(engine, cid, "add SSH key", ADD_KEY_SCRIPT, key)
+
+
+async def remove_key(engine: Engine, cid: str, key: str) -> None:
+    await run_script(engine, cid, "remove SSH key", REMOVE_KEY_SCRIPT, key)
+
+
+async def lock_password(engine: Engine, cid: str) -> None:
+    """Root gets no usable password (hash ``*``): password logins stop, key logins go on."""
+    await run_script(engine, cid, "turn password login off", "exec chpasswd -e", "root:*")
