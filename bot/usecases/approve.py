@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from billing import ledger
 from billing.money import format_money
 from bot import auth
 from bot import callbacks as cb
@@ -17,8 +18,9 @@ from bot.services import Services
 from bot.usecases import admins, inventory
 from bot.usecases.users import display_name
 from models import queries, rentals, views
+from models.db import db
 from models.states import State
-from models.tables import Rental, User
+from models.tables import LedgerEntry, Rental, User
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ REJECT_REASONS = cb.REJECT_REASONS
 class Decision:
     rental: Rental
     approved: bool
+    charge: LedgerEntry | None = None  # written with the approval, in one transaction
 
 
 def where_text(rental: Rental, lang: str) -> str:
@@ -84,12 +87,19 @@ def decide(services: Services, rental_id: int, admin_tid: int, approve: bool,
     if rental is None:
         raise UserError("card_unknown")
     target = State.APPROVED if approve else State.REJECTED
-    moved = rentals.transition(rental.id, target, now, expect=[State.PENDING], actor=admin,
-                               detail=reason, decided_at=now, decided_by=admin.id,
-                               reject_reason=reason)
+    with db.atomic():  # the charge stands or falls with the decision: no release between
+        moved = rentals.transition(rental.id, target, now, expect=[State.PENDING], actor=admin,
+                                   detail=reason, decided_at=now, decided_by=admin.id,
+                                   reject_reason=reason)
+        entry = _charge(rental, now) if moved and approve else None
     if not moved:
         raise already_decided(services, rentals.get(rental_id), admin.language, now)
-    return Decision(rental=rentals.get(rental_id), approved=approve)
+    return Decision(rental=rentals.get(rental_id), approved=approve, charge=entry)
+
+
+def _charge(rental: Rental, now: datetime) -> LedgerEntry:
+    reason = t(rental.user.language, "charge_rental", ref=rental.ref)
+    return ledger.charge(rental.user, rental.price, reason, now, rental=rental)
 
 
 def already_decided(services: Services, rental: Rental, lang: str, now: datetime) -> UserError:

@@ -69,12 +69,18 @@ async def charge_and_request_payment(services: Services, user: User, rental: Ren
     """Charge the student, send them the payment QR and send the admins the order card."""
     entry = ledger.charge(user, amount, reason, now, rental=rental)
     logger.info("charged user %d %d cents as order %s", user.id, amount, entry.reference)
-    png, caption = payment_request(services, user, entry.reference, entry.reason, amount)
+    await request_payment(services, user, rental, entry)
+    return entry
+
+
+async def request_payment(services: Services, user: User, rental: Rental | None,
+                          entry: LedgerEntry) -> None:
+    """The payment QR to the student and the order card to the admins, for a charge made."""
+    png, caption = payment_request(services, user, entry.reference, entry.reason, entry.amount)
     await services.notifier.send_photo(user.telegram_id, png, caption)
     for chat_id, lang in admins.targets(services):
         text, buttons = _order_card(lang, user, entry, rental)
         await services.notifier.send(chat_id, text, buttons)
-    return entry
 
 
 def _order_card(lang: str, user: User, entry: LedgerEntry,
