@@ -119,7 +119,10 @@ RELEASE = Kind("rel", "owner", (RENTAL,))  # asks to confirm
 RELEASE_CONFIRM = Kind("relok", "owner", (RENTAL,))
 EXTEND = Kind("ext", "owner", (RENTAL,))
 EXTEND_PICK = Kind("exq", "owner", (RENTAL, choice("unit", *UNITS), number("quantity")))
-EXTEND_CONFIRM = Kind("exy", "owner", (RENTAL, choice("unit", *UNITS), number("quantity")))
+# ``end``: the rental's end (Unix seconds) when the offer was made; a press after the end moved
+# (the same button tapped twice) is refused instead of extending and charging again.
+EXTEND_CONFIRM = Kind("exy", "owner", (RENTAL, choice("unit", *UNITS), number("quantity"),
+                                       number("end")))
 STILL_USING = Kind("using", "owner", (RENTAL,), aliases=("idk",))
 
 START_REQUEST = Kind("req:start", "anyone")

@@ -55,10 +55,10 @@ async def on_extend_pick(update: Update, context: Context, press: Press) -> None
 async def on_extend_yes(update: Update, context: Context, press: Press) -> None:
     """Reviving can take minutes (a commit), so it runs beside the chat and reports back."""
     svc, user = context.services, press.user
-    rental_id, unit, quantity = press.values
+    rental_id, unit, quantity, end = press.values
     await press.query.answer()
     await _show(press.query, t(user.language, "life_ext_working", ref=f"R{rental_id}"))
-    svc.spawn(uc.apply_and_tell(svc, rental_id, user, unit, quantity),
+    svc.spawn(uc.apply_and_tell(svc, rental_id, user, unit, quantity, end),
               name=f"extend-R{rental_id}")
 
 

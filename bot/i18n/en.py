@@ -230,4 +230,5 @@ MESSAGES.update({
     "ss_password_failed": "{ref}: the new password could not be set (the container did not answer). Your old password still works; please try again.",
     "ss_not_withdrawable": "{ref} can no longer be withdrawn (it is {state}). Use Release in /my to end a running rental.",
     "ss_card_withdrawn": "↩️ Withdrawn by the student. Nothing to decide.",
+    "life_ext_done": "That extension of {ref} was done already (its end has moved since this button was sent): nothing more was charged. Open /my to extend again.",
 })

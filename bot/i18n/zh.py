@@ -229,4 +229,5 @@ MESSAGES.update({
     "ss_password_failed": "{ref}：新密码未能设置（容器无响应）。旧密码仍然有效，请稍后重试。",
     "ss_not_withdrawable": "{ref} 已无法撤回（状态：{state}）。要结束运行中的租用，请在 /my 中点“释放”。",
     "ss_card_withdrawn": "↩️ 学生已撤回该申请，无需处理。",
+    "life_ext_done": "{ref} 的这次续租已经完成（按钮发出后结束时间已变），未再次收费。如需再续，请打开 /my。",
 })

@@ -111,13 +111,23 @@ def confirm(services: Services, rental_id: int, user: User, unit: str, quantity:
              price=format_money(o.price),
              until=sch.lab_time(services, new_end(rental, o.duration, now)))
     return text, [[cb.EXTEND_CONFIRM.button(t(lang, "life_btn_extend_yes"), rental.id, unit,
-                                            quantity)]]
+                                            quantity, end_stamp(rental))]]
+
+
+def end_stamp(rental: Rental) -> int:
+    """The rental's end as the confirm button carries it (Unix seconds)."""
+    expires = queries.from_db(rental.expires_at)
+    return int(expires.timestamp()) if expires else 1
 
 
 async def apply(services: Services, rental_id: int, user: User, unit: str, quantity: int,
-                now: datetime) -> Extension:
-    """Extend (reviving an expired rental first), then charge. UserError when it cannot."""
+                now: datetime, end: int | None = None) -> Extension:
+    """Extend (reviving an expired rental first), then charge. UserError when it cannot, or
+    when ``end`` (what the confirm button saw) is no longer the rental's end: that press was
+    answered already."""
     rental = extendable(rental_id, user)
+    if end is not None and end != end_stamp(rental):
+        raise UserError("life_ext_done", ref=rental.ref)
     deal = offer(services, rental, unit, quantity, user.language)
     revived = rental.state == State.EXPIRED.value
     expires = new_end(rental, deal.duration, now)
@@ -145,11 +155,12 @@ async def _charge(services: Services, user: User, rental: Rental, deal: Offer,
 
 
 async def apply_and_tell(services: Services, rental_id: int, user: User, unit: str,
-                         quantity: int) -> None:
+                         quantity: int, end: int | None = None) -> None:
     """For the chat: run the extension in the background and report how it went."""
     lang = user.language
     try:
-        done = await apply(services, rental_id, user, unit, quantity, services.clock.now())
+        done = await apply(services, rental_id, user, unit, quantity, services.clock.now(),
+                           end)
     except UserError as error:
         await services.notifier.send(user.telegram_id, error.render(lang))
         return

@@ -14,7 +14,7 @@ from bot.callbacks import LIMIT, CallbackDataError, Kind, word
 EXAMPLES: dict[str, tuple[Any, ...]] = {
     "appr": (12,), "rej": (12,), "rejr": (12, "capacity"), "card": (12,),
     "pay": ("part", 7), "rel": (3,), "relok": (3,), "ext": (3,), "exq": (3, "day", 2),
-    "exy": (3, "month", 12), "using": (3,), "req:start": (), "rq": ("img", "pytorch"),
+    "exy": (3, "month", 12, 1764460800), "using": (3,), "req:start": (), "rq": ("img", "pytorch"),
     "rqx": (),
 }
 
@@ -88,7 +88,7 @@ def test_the_64_byte_limit_is_enforced_when_building() -> None:
 
 def test_every_kind_fits_with_its_widest_values() -> None:
     widest = 10**12 - 1
-    assert len(cb.EXTEND_CONFIRM.build(widest, "month", widest)) <= LIMIT
+    assert len(cb.EXTEND_CONFIRM.build(widest, "month", widest, widest)) <= LIMIT
     assert len(cb.REQUEST_STEP.build("ports", "x" * 16)) <= LIMIT
     assert len(cb.REJECT_REASON.build(widest, "capacity")) <= LIMIT
 

@@ -65,7 +65,7 @@ def test_every_lifecycle_button_has_a_handler() -> None:
     patterns = [h.pattern for group in app.handlers.values() for h in group
                 if isinstance(h, CallbackQueryHandler)]
     for data in (cb.EXTEND.build(12), cb.EXTEND_PICK.build(12, "day", 3),
-                 cb.EXTEND_CONFIRM.build(12, "month", 12), cb.STILL_USING.build(12),
+                 cb.EXTEND_CONFIRM.build(12, "month", 12, 1764460800), cb.STILL_USING.build(12),
                  "idk:12"):  # the Still using button's old prefix, on notices already sent
         assert any(isinstance(p, re.Pattern) and p.match(data) for p in patterns), data
         assert len(data.encode()) <= 64
