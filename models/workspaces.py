@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
-from peewee import fn
+from peewee import IntegrityError, fn
 
+from models.base import db
 from models.states import ON_HOST, State
 from models.tables import Host, Notice, Rental, User
-from models.times import from_db
+from models.times import from_db, to_db
 
 
 def idle() -> list[tuple[Host, User, datetime]]:
@@ -48,3 +49,35 @@ def last_image(host: Host, user: User) -> str | None:
     used = (Rental.select(Rental.image_ref).where((Rental.host == host) & (Rental.user == user))
             .order_by(Rental.id.desc()).first())
     return None if used is None else str(used.image_ref)
+
+
+CLEARING_STALE = timedelta(hours=3)  # a mark older than this was left by a crash
+
+
+def _clearing_key(host_id: int, user_id: int) -> str:
+    return f"clearing:{host_id}:{user_id}"
+
+
+def begin_clearing(host: Host, user: User, now: datetime) -> bool:
+    """Mark the workspace as being deleted; False if it already is."""
+    key = _clearing_key(host.id, user.id)
+    Notice.delete().where((Notice.key == key)
+                          & (Notice.created_at < to_db(now - CLEARING_STALE))).execute()
+    try:
+        with db.atomic():
+            Notice.create(key=key, created_at=to_db(now), sent_at=to_db(now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def end_clearing(host: Host, user: User) -> None:
+    Notice.delete().where(Notice.key == _clearing_key(host.id, user.id)).execute()
+
+
+def clearing_hosts(user: User) -> set[str]:
+    """Names of the hosts where the student's workspace is being deleted right now."""
+    keys = [r.key for r in Notice.select(Notice.key).where(
+        Notice.key.startswith("clearing:") & Notice.key.endswith(f":{user.id}"))]
+    ids = [int(k.split(":")[1]) for k in keys if k.count(":") == 2]
+    return {h.name for h in Host.select(Host.name).where(Host.id.in_(ids))} if ids else set()

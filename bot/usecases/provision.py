@@ -21,7 +21,7 @@ from bot.usecases import admins, container, hosts, inventory, progress
 from bot.usecases import credentials as cred
 from bot.usecases.container import Claim
 from bot.usecases.release import credit_unused_days
-from models import queries, rentals
+from models import queries, rentals, workspaces
 from models.db import db
 from models.states import WAITING, State
 from models.tables import Rental
@@ -36,7 +36,7 @@ async def claim(services: Services, rental: Rental) -> Claim | None:
     for _ in range(PLACEMENT_TRIES):
         if rentals.state_of(rental.id) not in WAITING:
             return None  # cancelled or taken by another worker meanwhile
-        spot = best_fit(rental.gpus, inventory.free_gpus())
+        spot = best_fit(rental.gpus, _placeable(rental))
         if spot is None:
             return None
         host_cfg = services.config.host(spot.host)
@@ -54,6 +54,12 @@ async def claim(services: Services, rental: Rental) -> Claim | None:
         if _hold(services, rental, host, spot.gpu_ids, ports):
             return Claim(host=host_cfg, gpu_ids=spot.gpu_ids, ports=ports)
     return None
+
+
+def _placeable(rental: Rental) -> dict[str, list[str]]:
+    """Free GPUs per host, less the hosts where the student's workspace is being deleted."""
+    busy = workspaces.clearing_hosts(rental.user)
+    return {host: gpus for host, gpus in inventory.free_gpus().items() if host not in busy}
 
 
 def _hold(services: Services, rental: Rental, host: queries.Host, gpu_ids: tuple[str, ...],

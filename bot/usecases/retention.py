@@ -20,7 +20,7 @@ from bot.usecases import container
 from bot.usecases import schedule as sch
 from models import queries, rentals, workspaces
 from models.db import db
-from models.states import State
+from models.states import WAITING, State
 from models.tables import Host, Rental, User
 
 logger = logging.getLogger(__name__)
@@ -169,20 +169,35 @@ def _path(services: Services, host: Host, user: User) -> str:
 
 async def _clear(services: Services, host: Host, user: User, plan: Schedule,
                  now: datetime) -> int:
-    if workspaces.in_use(host, user):
+    """Start deleting the workspace beside the tick (a big one takes a while); provisioning
+    keeps the student's rentals off this host until it is done."""
+    if workspaces.in_use(host, user) or rentals.of_user(user, WAITING):
+        return 0  # in use, or a request of theirs may land here: not now
+    if not workspaces.begin_clearing(host, user, now):
+        return 0  # already being deleted
+    if workspaces.in_use(host, user):  # placed here between the check and the mark
+        workspaces.end_clearing(host, user)
         return 0
+    services.spawn(_clear_now(services, host, user, plan, now),
+                   name=f"clear-ws-{host.id}-{user.id}")
+    return 1
+
+
+async def _clear_now(services: Services, host: Host, user: User, plan: Schedule,
+                     now: datetime) -> None:
     try:
         await _delete_dir(services, host, user, now)
     except RuntimeFaultError as fault:
         sch.note_failure("workspace_failed", plan.key, fault, now)
-        return 0
+        return
+    finally:
+        workspaces.end_clearing(host, user)
     if not sch.claim(f"done:{plan.key}", now):
-        return 0
+        return
     queries.audit("workspace_cleared", now, detail=f"{host.name} {_path(services, host, user)}")
     archive = services.config.lifecycle.archive_dir
     await _tell(services, user, "life_ws_archived" if archive else "life_ws_deleted", None,
                 host=esc(host.name), path=esc(_path(services, host, user)), archive=esc(archive))
-    return 1
 
 
 async def _delete_dir(services: Services, host: Host, user: User, now: datetime) -> None:
