@@ -26,7 +26,7 @@ CGROUP_PREFIX = "gpurent-rig-"
 
 # Bridges, loopback addresses and ports are machine-wide, so one rig runs at a time per machine,
 # whatever its rig dir; a second session waits on this lock.
-LOCK_PATH = Path("/tmp/gpurent-rig.lock")
+LOCK_PATH = Path("/tmp/gpurent-rig-engines.lock")
 
 
 class RigUnavailableError(RuntimeError):
