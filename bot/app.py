@@ -29,6 +29,7 @@ from bot.usecases import admins
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
 from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
+from handlers import selfservice as selfservice_handlers
 from handlers.common import CustomContext
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin.register(app)
     lifecycle.register(app)
     billing.register(app)
+    selfservice_handlers.register(app)
     # After every dialogue's group (0-2): each answers its own /cancel and stops there.
     app.add_handler(CommandHandler("cancel", start.nothing_to_cancel), group=CANCEL_GROUP)
     known = filters.Regex(r"^/(" + "|".join(ADMIN_COMMANDS) + r")(@\w+)?(\s|$)")

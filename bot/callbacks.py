@@ -129,7 +129,18 @@ START_REQUEST = Kind("req:start", "anyone")
 REQUEST_STEP = Kind("rq", "anyone", (choice("step", *REQUEST_STEPS), word("value")))
 REQUEST_CANCEL = Kind("rqx", "anyone")
 
+# Student self-service (issue 9). ``version``: the rental's newest audit entry when the
+# confirmation was shown; a press after anything happened to the rental is answered, not run.
+VERSION = number("version")
+RESTART = Kind("rst", "owner", (RENTAL,))
+RESTART_CONFIRM = Kind("rstok", "owner", (RENTAL, VERSION))
+NEW_PASSWORD = Kind("pw", "owner", (RENTAL,))
+NEW_PASSWORD_CONFIRM = Kind("pwok", "owner", (RENTAL, VERSION))
+WITHDRAW = Kind("wd", "owner", (RENTAL,))
+WITHDRAW_CONFIRM = Kind("wdok", "owner", (RENTAL,))
+
 KINDS: tuple[Kind, ...] = (
     APPROVE, REJECT, REJECT_REASON, BACK_TO_CARD, PAY, RELEASE, RELEASE_CONFIRM, EXTEND,
     EXTEND_PICK, EXTEND_CONFIRM, STILL_USING, START_REQUEST, REQUEST_STEP, REQUEST_CANCEL,
+    RESTART, RESTART_CONFIRM, NEW_PASSWORD, NEW_PASSWORD_CONFIRM, WITHDRAW, WITHDRAW_CONFIRM,
 )

@@ -8,7 +8,7 @@ from bot.i18n import esc, t
 from bot.ports import Keyboard
 from bot.services import Services
 from bot.usecases.release import published_ports
-from models.states import RELEASABLE, State
+from models.states import RELEASABLE, WITHDRAWABLE, State
 from models.tables import Rental
 from models.times import from_db
 
@@ -27,6 +27,11 @@ def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard
     buttons: Keyboard = []
     if State(rental.state) in (State.ACTIVE, State.EXPIRED):
         buttons.append([cb.EXTEND.button(t(lang, "life_btn_extend"), rental.id)])
-    if State(rental.state) in RELEASABLE:
+    if State(rental.state) is State.ACTIVE:
+        buttons.append([cb.RESTART.button(t(lang, "btn_ss_restart"), rental.id),
+                        cb.NEW_PASSWORD.button(t(lang, "btn_ss_password"), rental.id)])
+    if State(rental.state) in WITHDRAWABLE:
+        buttons.append([cb.WITHDRAW.button(t(lang, "btn_ss_withdraw"), rental.id)])
+    elif State(rental.state) in RELEASABLE:
         buttons.append([cb.RELEASE.button(t(lang, "btn_release"), rental.id)])
     return text, buttons

@@ -129,3 +129,10 @@ def move_change(change_id: int, expect: str, target: str, now: datetime,
         fields[ChangeRequest.detail] = detail[:500]
     return bool(ChangeRequest.update(fields).where((ChangeRequest.id == change_id)
                                                    & (ChangeRequest.state == expect)).execute())
+
+
+def version(rental_id: int) -> int:
+    """The id of the rental's newest audit entry: anything that happens to it moves this."""
+    newest = (AuditEvent.select(AuditEvent.id).where(AuditEvent.rental == rental_id)
+              .order_by(AuditEvent.id.desc()).first())
+    return int(newest.id) if newest else 1

@@ -36,12 +36,22 @@ class Restarted:
     rebuilt: bool  # made anew from its image: only /workspace survived, new password sent
 
 
-def running(rental: Rental) -> Rental:
-    """The rental as it is now, if it runs; UserError otherwise (a stale button)."""
+def running(rental: Rental, seen: int | None = None) -> Rental:
+    """The rental as it is now, if it runs and nothing happened to it since the confirmation
+    showed version ``seen``; UserError otherwise (a stale button, or the second of two taps)."""
     fresh = rentals.get(rental.id)
     if fresh.state != State.ACTIVE.value or fresh.host is None:
         raise UserError("ss_not_running", ref=fresh.ref)
+    if seen is not None and seen != selfservice.version(fresh.id):
+        raise UserError("ss_done_already", ref=fresh.ref)
     return fresh
+
+
+def version(services: Services, rental_id: int, user: User) -> int:
+    """What a confirmation button carries: the rental's state of affairs when it was shown."""
+    rental = auth.rental_for(services.config, user, rental_id, admins_too=True)
+    running(rental)
+    return selfservice.version(rental.id)
 
 
 def claim_of(services: Services, rental: Rental) -> Claim:
@@ -49,12 +59,13 @@ def claim_of(services: Services, rental: Rental) -> Claim:
                  queries.rental_ports(rental))
 
 
-async def restart(services: Services, rental_id: int, user: User, now: datetime) -> Restarted:
+async def restart(services: Services, rental_id: int, user: User, now: datetime,
+                  seen: int | None = None) -> Restarted:
     """``docker restart``; a container that is gone or will not start is made again from its
     image (same GPUs, ports and ``/workspace``) and the student gets a new password."""
     rental = auth.rental_for(services.config, user, rental_id, admins_too=True)
     with container.hold(rental, now):
-        rental = running(rental)
+        rental = running(rental, seen)
         try:
             await container.restart(services, rental)
         except RuntimeFaultError as fault:
@@ -90,12 +101,13 @@ async def rebuild(services: Services, rental: Rental, user: User, now: datetime,
     return new
 
 
-async def new_password(services: Services, rental_id: int, user: User, now: datetime) -> Rental:
+async def new_password(services: Services, rental_id: int, user: User, now: datetime,
+                       seen: int | None = None) -> Rental:
     """A new random root password (chpasswd on exec stdin), sent like the first one; the old one
     stops working at once."""
     rental = auth.rental_for(services.config, user, rental_id, admins_too=True)
     with container.hold(rental, now):
-        rental = running(rental)
+        rental = running(rental, seen)
         if password_login_off(services, rental):
             raise UserError("ss_password_off", ref=rental.ref)
         password = cred.new_password()
@@ -145,3 +157,23 @@ async def _close_cards(services: Services, rental: Rental) -> None:
         lang = admins.language_of(services, card.chat_id)
         text = approve.card_text(services, rental, lang) + "\n\n" + t(lang, "ss_card_withdrawn")
         await services.notifier.edit(card.chat_id, card.message_id, text)
+
+
+# --- for the chat: slow work beside it, the outcome told afterwards ------------------------
+
+async def restart_and_tell(services: Services, rental_id: int, user: User, seen: int) -> None:
+    try:
+        done = await restart(services, rental_id, user, services.clock.now(), seen)
+    except UserError as error:
+        await services.notifier.send(user.telegram_id, error.render(user.language))
+        return
+    key = "ss_rebuilt" if done.rebuilt else "ss_restarted"
+    await services.notifier.send(user.telegram_id, t(user.language, key, ref=done.rental.ref))
+
+
+async def new_password_and_tell(services: Services, rental_id: int, user: User,
+                                seen: int) -> None:
+    try:
+        await new_password(services, rental_id, user, services.clock.now(), seen)
+    except UserError as error:
+        await services.notifier.send(user.telegram_id, error.render(user.language))

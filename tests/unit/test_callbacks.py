@@ -15,7 +15,8 @@ EXAMPLES: dict[str, tuple[Any, ...]] = {
     "appr": (12,), "rej": (12,), "rejr": (12, "capacity"), "card": (12,),
     "pay": ("part", 7), "rel": (3,), "relok": (3,), "ext": (3,), "exq": (3, "day", 2),
     "exy": (3, "month", 12, 1764460800), "using": (3,), "req:start": (), "rq": ("img", "pytorch"),
-    "rqx": (),
+    "rqx": (), "rst": (3,), "rstok": (3, 41), "pw": (3,), "pwok": (3, 41), "wd": (3,),
+    "wdok": (3,),
 }
 
 
