@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,7 @@ from bot.usecases import (
     usage,
     waitlist,
 )
+from models import lease
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,15 @@ LIFECYCLE_STEPS: tuple[tuple[str, Step], ...] = (
 
 
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await run_tick(services_of(context.bot_data))
+    services = services_of(context.bot_data)
+    holder = services.lease_holder
+    if holder and not lease.renew(holder, services.clock.now()):
+        # Another process took the database over (this one stalled past the lease): two
+        # would fight over the same containers, so this one stops.
+        logger.critical("another gpurent process took over this database; stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    await run_tick(services)
 
 
 async def run_tick(services: Services) -> dict[str, Any]:

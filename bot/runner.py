@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
+import socket
+from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -19,11 +23,12 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.clock import Clock, SystemClock
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.config.telegram import proxy_shown
 from bot.logsafe import describe
 from bot.services import Services
 from docker_ops.runtime import DockerRuntime
+from models import lease
 from models.db import close_database, open_database
 
 logger = logging.getLogger(__name__)
@@ -41,13 +46,28 @@ def make_services(config: Config, clock: Clock | None = None) -> Services:
 def run_bot(config: Config, token: str) -> None:
     open_database(config.database_url)
     services = make_services(config)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     try:
+        _take_lease(config, holder, services.clock.now())
+        services.lease_holder = holder
         app = build_application(services, token)
         logger.info("starting gpurent with %d host(s)", len(config.hosts))
         asyncio.run(serve(app, config))
     finally:
         services.runtime.close()
+        if services.lease_holder:
+            lease.give_back(holder)
         close_database()
+
+
+def _take_lease(config: Config, holder: str, now: datetime) -> None:
+    try:
+        lease.take(holder, now)
+    except lease.LeaseHeldError as held:
+        raise ConfigError(
+            f"another gpurent ({held.holder.rsplit(':', 1)[0]}) is running on this database "
+            f"(last seen {config.lab_time(held.since)}); stop it first — a crashed one "
+            f"frees the database after {int(lease.TTL.total_seconds() // 60)} minutes") from None
 
 
 async def serve(app: App, config: Config) -> None:

@@ -34,6 +34,7 @@ class Services:
     waitlist_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tick_seconds: float = 60.0  # 0 = no automatic tick (tests drive it by hand)
     per_host: int = PER_HOST
+    lease_holder: str | None = None  # this process's hold on the database (gpurent run)
     reconcile_every: timedelta = RECONCILE_EVERY
     _reconciled: datetime | None = None
     _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)

@@ -63,8 +63,13 @@ def _v5_self_service(database: Database) -> None:
     database.create_tables(t.SELF_SERVICE_TABLES)
 
 
+def _v6_process_lease(database: Database) -> None:
+    database.create_tables(t.LEASE_TABLES)
+
+
 STEPS: list[Callable[[Database], None]] = [
     _v1_initial, _v2_gpu_samples, _v3_rental_locks, _v4_outbox, _v5_self_service,
+    _v6_process_lease,
 ]
 
 

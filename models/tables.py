@@ -233,3 +233,17 @@ class ChangeRequest(BaseModel):
 
 # Created by migration step 5.
 SELF_SERVICE_TABLES: list[type[BaseModel]] = [SshKey, ChangeRequest]
+
+
+class ProcessLease(BaseModel):
+    """Which bot process runs on this database: one at a time, or two would fight over the
+    same containers. Renewed by every tick; a lease not renewed for a while was left by a
+    process that died."""
+
+    name = CharField(max_length=32, unique=True)
+    holder = CharField(max_length=128)  # host:pid:random
+    renewed_at = DateTimeField()
+
+
+# Created by migration step 6.
+LEASE_TABLES: list[type[BaseModel]] = [ProcessLease]

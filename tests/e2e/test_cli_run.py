@@ -120,3 +120,28 @@ async def test_an_unreachable_telegram_is_retried_until_sigint(tmp_path: Path) -
     assert "retrying in 2 s" in line and "[telegram] proxy" in line
     assert "Traceback" not in log
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
+
+
+async def test_a_second_run_on_the_same_database_refuses_to_start(
+        clean_rig: Rig, emu: BotApiEmulator, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "lab.toml", clean_rig, emu)
+    env = {**os.environ, "GPURENT_RUN_TOKEN": TOKEN}
+    first = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        student = emu.user(id=1202, first_name="Lu", language_code="en")
+        await student.send("/start")
+        await student.wait_message(contains="Hello Lu", timeout=30)
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output, _ = await asyncio.wait_for(second.communicate(), timeout=30)
+        assert second.returncode == 2
+        assert "another gpurent" in output.decode()
+        await student.send("/help")  # the first one still serves
+        await student.wait_message(contains="/request", timeout=30)
+    finally:
+        first.send_signal(signal.SIGINT)
+        await asyncio.wait_for(first.communicate(), timeout=30)
+    assert first.returncode == 0
