@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from bot.config import HostConfig
-from bot.ports import GpuReading, Progress, RunSpec, RuntimeFaultError
-from docker_ops import containers, images
+from bot.ports import ContainerDeath, GpuReading, Progress, RunSpec, RuntimeFaultError
+from docker_ops import containers, events, execs, images
 from docker_ops.engine import Engine, HostConn, HostInfo
 from docker_ops.errors import (
     ContainerGoneError,
@@ -24,11 +24,14 @@ from docker_ops.errors import (
 from docker_ops.gpus import GpuProbe, detect_probe
 from docker_ops.password import set_root_password
 from docker_ops.ready import wait_ready
+from docker_ops.usage import SmiUsage
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+WATCH_FIRST_RETRY_S = 2.0
+WATCH_MAX_RETRY_S = 60.0
 HELPER_TIMEOUT = 3600.0  # deleting a big workspace takes a while
 _DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -51,6 +54,7 @@ class DockerRuntime:
     def __init__(self, hosts: Iterable[HostConfig], probe: GpuProbe | None = None) -> None:
         self.hosts = {h.name: h for h in hosts}
         self.probe = probe
+        self.smi = SmiUsage()
         self.engines = {
             h.name: Engine(HostConn(name=h.name, docker_url=h.docker_url, tls_ca=h.tls_ca,
                                     tls_cert=h.tls_cert, tls_key=h.tls_key))
@@ -131,12 +135,15 @@ class DockerRuntime:
         return await self._do(host, lambda e: containers.commit(e, cid, repo, tag))
 
     async def gpu_usage(self, host: str) -> list[GpuReading]:
-        """Only this machine's GPUs can be read (NVML); any other host answers []."""
+        """The host's GPUs' load: NVML when the host is this machine and NVML works, else
+        ``nvidia-smi`` in each running rental's container (only rented GPUs are read)."""
         cfg = self.hosts.get(host)
-        if cfg is None or not cfg.docker_url.startswith("unix://"):
+        if cfg is None:
             return []
         if self.probe is None:
             self.probe = detect_probe()
+        if not (cfg.docker_url.startswith("unix://") and self.probe.available()):
+            return await self._do(host, self.smi.usage)
         try:
             found = await asyncio.to_thread(self.probe.read)
         except DockerOpsError as exc:
@@ -155,9 +162,43 @@ class DockerRuntime:
         binds = {root: "/ws", dest_root: "/archive"}
         await self._do(host, lambda e: _helper(e, image, binds, argv, absent_ok=True))
 
+    async def watch_deaths(self, host: str, on_death: Callable[[ContainerDeath], None]) -> None:
+        engine, pause = self.engine(host), WATCH_FIRST_RETRY_S
+        since: int | None = None
+        while True:
+            try:
+                if since is None:
+                    since = await events.daemon_time(engine)
+                since = await events.window(engine, since, lambda e: on_death(
+                    ContainerDeath(e.cid, e.rental_id, e.action, e.exit_code)))
+                pause = WATCH_FIRST_RETRY_S
+            except DockerOpsError as exc:
+                logger.warning("events of %s unreadable (%s); again in %.0f s", host,
+                               exc.message, pause)
+                since = None  # what happened meanwhile is the reconcile's to find
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, WATCH_MAX_RETRY_S)
+
     def close(self) -> None:
         for engine in self.engines.values():
             engine.close()
+
+    # --- student self-service (issue 9) ---
+
+    async def programs(self, host: str, cid: str) -> set[str]:
+        return await self._do(host, lambda e: execs.programs(e, cid))
+
+    async def restart(self, host: str, cid: str) -> None:
+        await self._do(host, lambda e: containers.restart(e, cid))
+
+    async def add_ssh_key(self, host: str, cid: str, key: str) -> None:
+        await self._do(host, lambda e: execs.add_key(e, cid, key))
+
+    async def remove_ssh_key(self, host: str, cid: str, key: str) -> None:
+        await self._do(host, lambda e: execs.remove_key(e, cid, key))
+
+    async def lock_password(self, host: str, cid: str) -> None:
+        await self._do(host, lambda e: execs.lock_password(e, cid))
 
 
 def _dir_name(name: str) -> str:
@@ -191,3 +232,4 @@ async def _helper(engine: Engine, image: str, binds: dict[str, str], argv: list[
         return
     raise DockerOpsError(f"{argv[0]} on host {engine.name} exited {code}: {output[-300:]}",
                          transient=True)
+

@@ -10,7 +10,7 @@ import pytest
 from bot import callbacks as cb
 from bot.clock import FrozenClock
 from bot.errors import UserError
-from bot.ports import GpuReading
+from bot.ports import GpuReading, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import digest, usage
 from models import queries
@@ -187,7 +187,7 @@ async def test_gpu_hours_follow_the_allocations(svc: Services) -> None:
                                [Rental.get_by_id(rental.id)], START).count("R1") == 1
 
 
-def test_docker_runtime_reads_only_the_local_hosts_gpus() -> None:
+def test_docker_runtime_reads_the_local_host_through_nvml_and_others_through_docker() -> None:
     import asyncio
 
     from bot.config import HostConfig
@@ -208,11 +208,13 @@ def test_docker_runtime_reads_only_the_local_hosts_gpus() -> None:
             return [GpuInfo("0", "H200", "u", 100, 10, util, 30, 100.0)]
 
     local = HostConfig(name="local", docker_url="unix:///var/run/docker.sock")
-    remote = HostConfig(name="far", docker_url="tcp://10.0.0.2:2376")
+    remote = HostConfig(name="far", docker_url="tcp://127.0.0.1:9")  # nothing listens
     rt = DockerRuntime([local, remote], probe=SeriesProbe())
     first = asyncio.run(rt.gpu_usage("local"))
     assert first == [GpuReading("0", 7, 10, 100)]
     assert asyncio.run(rt.gpu_usage("local"))[0].utilization == 95
     assert asyncio.run(rt.gpu_usage("local")) == []  # the probe failed: unknown
-    assert asyncio.run(rt.gpu_usage("far")) == []
+    with pytest.raises(RuntimeFaultError) as far:  # a remote host is asked through Docker
+        asyncio.run(rt.gpu_usage("far"))
+    assert far.value.kind == "unreachable"
     rt.close()
