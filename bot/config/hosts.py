@@ -28,6 +28,7 @@ class HostConfig:
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    insecure_tcp: bool = False  # tcp:// without TLS, accepted only when the config says so
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,23 @@ def parse_host(r: Reader) -> HostConfig:
         memory_per_gpu=size(r, "memory_per_gpu"), cpus_per_gpu=_cpus(r),
         shm_size=size(r, "shm_size") if "shm_size" in r.data else "16g",
         tls_ca=r.get("tls_ca", str), tls_cert=r.get("tls_cert", str), tls_key=r.get("tls_key", str),
+        insecure_tcp=_insecure_tcp(r, url),
     )
+
+
+def _insecure_tcp(r: Reader, url: str) -> bool:
+    """Docker over plain TCP gives root on the host to anyone who can reach the port, so it
+    needs TLS or an explicit ``insecure_tcp = true``."""
+    insecure = bool(r.get("insecure_tcp", bool, False))
+    if bool(r.get("tls_cert", str)) != bool(r.get("tls_key", str)):
+        raise r.fail("tls_cert" if r.get("tls_key", str) else "tls_key",
+                     "tls_cert and tls_key go together (the client certificate and its key)")
+    tls = bool(r.get("tls_ca", str) or r.get("tls_cert", str))
+    if url.startswith(("tcp://", "http://")) and not tls and not insecure:
+        raise r.fail("docker_url", f"{url!r} without TLS lets anyone who reaches the port "
+                     "run containers as root: set tls_ca, tls_cert and tls_key, or "
+                     "insecure_tcp = true to accept that (a trusted private network only)")
+    return insecure
 
 
 def _gpus(r: Reader) -> tuple[str, ...] | None:
