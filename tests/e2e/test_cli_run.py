@@ -1,6 +1,7 @@
 """`gpurent run` itself, as a separate process: it long-polls the emulator, answers /start,
 stops cleanly on SIGINT, and never prints the bot token; a rejected token ends it with one
-masked line, and an unreachable Telegram is retried (one plain line each time) until SIGINT."""
+masked line, and an unreachable Telegram is retried (one plain line each time) until
+SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -103,7 +104,9 @@ async def read_until(stream: asyncio.StreamReader, needle: str, count: int) -> s
     return seen
 
 
-async def test_an_unreachable_telegram_is_retried_until_sigint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+async def test_an_unreachable_telegram_is_retried_until_a_stop_signal(
+        tmp_path: Path, stop_signal: signal.Signals) -> None:
     api = f"http://127.0.0.1:{closed_loopback_port()}/bot"
     config = write_bare_config(tmp_path / "lab.toml", api)
     proc = await start_run(config, TOKEN)
@@ -111,7 +114,7 @@ async def test_an_unreachable_telegram_is_retried_until_sigint(tmp_path: Path) -
     try:
         seen = await asyncio.wait_for(read_until(proc.stderr, "cannot reach Telegram", 2), 60)
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
     log = seen + err.decode() + out.decode()
     assert proc.returncode == 0, log[-2000:]
