@@ -25,9 +25,10 @@ from bot.i18n import language_for, t
 from bot.menus import ADMIN_COMMANDS, set_default_commands
 from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
-from bot.usecases import admins
+from bot.usecases import admins, watch
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
+from bot.usecases.reconcile import reconcile
 from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
 from handlers import selfservice as selfservice_handlers
 from handlers.common import CustomContext
@@ -78,11 +79,16 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Start-up work that needs the event loop: hosts, crash recovery, menus, the tick."""
+    """Start-up work that needs the event loop: hosts, crash recovery, Docker reconciled
+    with the database, the engines' event streams, menus, the tick."""
     services = services_of(app.bot_data)
     await sync_hosts(services)
     await recover_interrupted(services)
     resume_approved(services)
+    now = services.clock.now()
+    if services.reconcile_due(now):
+        await reconcile(services, now)
+    watch.start(services)
     await set_default_commands(app.bot, services.config.language)
     if app.job_queue is not None and services.tick_seconds > 0:
         app.job_queue.run_repeating(jobs.tick, interval=services.tick_seconds, first=1,

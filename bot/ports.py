@@ -94,6 +94,15 @@ class GpuReading(NamedTuple):
     memory_total: int  # bytes
 
 
+class ContainerDeath(NamedTuple):
+    """One of our containers stopped (``die``) or ran out of memory (``oom``, just before)."""
+
+    cid: str
+    rental_id: int | None
+    action: str
+    exit_code: int | None
+
+
 class ContainerRuntime(Protocol):
     """Containers on named hosts. Every method raises RuntimeFaultError, nothing else."""
 
@@ -128,6 +137,11 @@ class ContainerRuntime(Protocol):
 
     async def commit(self, host: str, cid: str, repo: str, tag: str) -> str:
         """Snapshot a (stopped) container as image ``repo:tag``; returns the image id."""
+        ...
+
+    async def watch_deaths(self, host: str, on_death: Callable[[ContainerDeath], None]) -> None:
+        """Call ``on_death`` for each of our containers that dies on ``host``, as it happens;
+        runs until cancelled, reconnecting with backoff when the engine goes away."""
         ...
 
     async def gpu_usage(self, host: str) -> list[GpuReading]:

@@ -26,7 +26,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config, ConfigError
 from bot.config.telegram import proxy_shown
 from bot.logsafe import describe
-from bot.services import Services
+from bot.services import Services, services_of
 from docker_ops.runtime import DockerRuntime
 from models import lease
 from models.db import close_database, open_database
@@ -136,6 +136,7 @@ def _on_stop_signals(stop: asyncio.Event) -> None:
 
 
 async def _shut_down(app: App) -> None:
+    await services_of(app.bot_data).stop_watching()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

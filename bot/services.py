@@ -34,6 +34,8 @@ class Services:
     waitlist_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tick_seconds: float = 60.0  # 0 = no automatic tick (tests drive it by hand)
     per_host: int = PER_HOST
+    watchers: set[asyncio.Task[Any]] = field(default_factory=set)  # live as long as the bot
+    oom_killed: set[str] = field(default_factory=set)  # containers whose next death is an OOM
     lease_holder: str | None = None  # this process's hold on the database (gpurent run)
     reconcile_every: timedelta = RECONCILE_EVERY
     _reconciled: datetime | None = None
@@ -65,6 +67,23 @@ class Services:
         if not task.cancelled() and task.exception() is not None:
             logger.error("background task %s failed", task.get_name(),
                          exc_info=task.exception())
+
+    def watch(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Work that lasts as long as the bot (event streams); not waited for by :meth:`idle`,
+        cancelled by :meth:`stop_watching`."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.watchers.add(task)
+        task.add_done_callback(self._watch_ended)
+
+    def _watch_ended(self, task: asyncio.Task[Any]) -> None:
+        self.watchers.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("watcher %s stopped", task.get_name(), exc_info=task.exception())
+
+    async def stop_watching(self) -> None:
+        for task in list(self.watchers):
+            task.cancel()
+        await asyncio.gather(*self.watchers, return_exceptions=True)
 
     def running(self, name: str) -> bool:
         """Whether background work of that name runs in this process now."""

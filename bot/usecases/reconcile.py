@@ -106,6 +106,20 @@ async def _stray(services: Services, host: str, box: Seen, now: datetime) -> boo
     return True
 
 
+async def bring_back(services: Services, rental: Rental, now: datetime) -> int:
+    """A running rental whose container died: started again, or recreated if it is gone."""
+    host = container.host_of(services, rental).name
+    try:
+        listed = await services.runtime.list_ours(host)
+    except RuntimeFaultError:
+        return 0  # the host is away: the reconcile tries again when it answers
+    box = next((Seen(c, rental.id, s == "running") for c, _l, s in listed
+                if c == rental.container_id), None)
+    if box is not None and box.running:
+        return 0
+    return await _revive(services, rental, box, now)
+
+
 async def _revive(services: Services, rental: Rental, box: Seen | None, now: datetime) -> int:
     """A running rental whose container stopped or vanished behind our back."""
     try:

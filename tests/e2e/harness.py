@@ -80,6 +80,7 @@ class Harness:
         await self.app.updater.start_polling(poll_interval=0, timeout=1)
 
     async def stop(self) -> None:
+        await self.services.stop_watching()
         await self.services.idle()
         assert self.app.updater is not None
         await self.app.updater.stop()

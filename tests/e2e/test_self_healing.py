@@ -1,0 +1,76 @@
+"""Self-healing on the rig: a container killed behind the bot's back is noticed within
+seconds and started again (same password); the reconcile puts right a removed container, a
+stopped one and one started by hand with our labels."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.usecases.reconcile import reconcile
+from models.tables import Rental
+from tests.e2e.harness import Harness, rent
+from tests.e2e.sshcheck import credentials_of, ssh
+
+pytestmark = [pytest.mark.rig, pytest.mark.e2e]
+
+
+def boxes(h: Harness, host: str, label: str) -> list[object]:
+    return list(h.rig.engine(host).client().containers.list(all=True,
+                                                            filters={"label": label}))
+
+
+async def until(check: object, seconds: float = 30) -> None:
+    for _ in range(int(seconds * 10)):
+        if check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def status(h: Harness, rental: Rental) -> str:
+    found = boxes(h, rental.host.name, f"gpurent.rental={rental.id}")
+    return found[0].status if found else "gone"  # type: ignore[attr-defined]
+
+
+async def test_a_killed_container_is_noticed_and_started_again(harness: Harness) -> None:
+    h = harness
+    admin, _ = await h.admins()
+    rental = await rent(h, admin, 3101)
+    student = h.person(3101)
+    creds = credentials_of(await student.wait_message(contains="Password"))
+    found = boxes(h, rental.host.name, f"gpurent.rental={rental.id}")
+    found[0].kill()  # type: ignore[attr-defined]
+    told = await student.wait_message(contains="stopped", timeout=20)
+    assert "SIGKILL" in told.text
+    await h.settle()
+    await until(lambda: status(h, rental) == "running")
+    out = await ssh(creds["address"], int(creds["port"]), creds["password"], "echo back")
+    assert out.strip() == "back"
+
+
+async def test_reconcile_puts_each_difference_right(harness: Harness) -> None:
+    h = harness
+    admin, _ = await h.admins()
+    gone = await rent(h, admin, 3102)
+    stopped = await rent(h, admin, 3103)
+    first = await h.person(3102).wait_message(contains="Password")
+    host = gone.host.name
+    client = h.rig.engine(host).client()
+    image = client.containers.get(gone.container_id).image
+    stray = client.containers.run(image, ["sleep", "600"], detach=True,
+                                  labels={"gpurent.rental": "99999"})
+    client.containers.get(gone.container_id).remove(force=True)
+    client.containers.get(stopped.container_id).stop(timeout=2)
+    await reconcile(h.services, h.clock.now())
+    await h.settle()
+    await until(lambda: status(h, stopped) == "running")
+    await until(lambda: Rental.get_by_id(gone.id).container_id != gone.container_id
+                and status(h, Rental.get_by_id(gone.id)) == "running")
+    assert boxes(h, host, "gpurent.rental=99999") == []
+    assert stray.id not in {c.id for c in client.containers.list(all=True)}
+    new = await h.person(3102).wait_message(contains="Password", after=first, timeout=30)
+    creds = credentials_of(new)
+    out = await ssh(creds["address"], int(creds["port"]), creds["password"], "ls -d /workspace")
+    assert out.strip() == "/workspace"
