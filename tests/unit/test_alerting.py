@@ -54,3 +54,33 @@ def test_the_alert_text_is_short_and_masked() -> None:
     text = alert_text(error)
     assert text.startswith("RuntimeError: bot<bot-token>/sendMessage failed")
     assert "alerting-secret" not in text and "hunter22" not in text and len(text) <= 300
+
+
+class RecordingBot:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> None:
+        self.sent.append((chat_id, text))
+
+
+async def test_the_error_handler_alerts_once_with_a_masked_description() -> None:
+    from types import SimpleNamespace
+
+    from bot.app import on_error
+    from bot.clock import FrozenClock
+    from bot.config import parse_config
+    from bot.services import SERVICES_KEY, Services
+
+    add_secrets(TOKEN)
+    config = parse_config({"language": "en", "telegram": {"admin_chat": -100123}})
+    bot = RecordingBot()
+    bot_data = {SERVICES_KEY: Services(config=config, clock=FrozenClock(T0))}
+    error = raised(RuntimeError(f"POST /bot{TOKEN}/sendMessage: password=hunter22"))
+    for _ in range(3):
+        await on_error(None, SimpleNamespace(  # type: ignore[arg-type]
+            error=error, bot=bot, bot_data=bot_data))
+    assert len(bot.sent) == 1
+    chat, text = bot.sent[0]
+    assert chat == -100123 and "RuntimeError: POST /bot&lt;bot-token&gt;/sendMessage" in text
+    assert "alerting-secret" not in text and "hunter22" not in text
