@@ -74,3 +74,27 @@ async def test_reconcile_puts_each_difference_right(harness: Harness) -> None:
     creds = credentials_of(new)
     out = await ssh(creds["address"], int(creds["port"]), creds["password"], "ls -d /workspace")
     assert out.strip() == "/workspace"
+
+
+async def test_an_engine_that_goes_away_is_marked_down_once_and_back_when_it_answers(
+        harness: Harness) -> None:
+    h = harness
+    admin, _ = await h.admins()
+    rental = await rent(h, admin, 3104)
+    student = h.person(3104)
+    engine = h.rig.engine(rental.host.name)
+    engine.stop_daemon()
+    try:
+        await h.tick()
+        await h.tick()  # a second tick tells nobody again
+        await h.settle()
+        downs = [m for m in admin.messages if "does not answer" in m.text]
+        assert len(downs) == 1 and rental.host.name in downs[0].text
+        assert len([m for m in student.messages if "cannot be reached" in m.text]) == 1
+        assert Rental.get_by_id(rental.id).state == "active"  # nothing lost
+    finally:
+        engine.start_daemon()
+    await h.tick()
+    await h.settle()
+    assert any("answers again" in m.text for m in admin.messages)
+    assert any("reachable again" in m.text for m in student.messages)
