@@ -30,6 +30,7 @@ from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
 from bot.usecases.reconcile import reconcile
 from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
+from handlers import changes as change_handlers
 from handlers import selfservice as selfservice_handlers
 from handlers.common import CustomContext
 
@@ -70,6 +71,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     lifecycle.register(app)
     billing.register(app)
     selfservice_handlers.register(app)
+    change_handlers.register(app)
     # After every dialogue's group (0-2): each answers its own /cancel and stops there.
     app.add_handler(CommandHandler("cancel", start.nothing_to_cancel), group=CANCEL_GROUP)
     known = filters.Regex(r"^/(" + "|".join(ADMIN_COMMANDS) + r")(@\w+)?(\s|$)")

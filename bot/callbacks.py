@@ -138,9 +138,19 @@ NEW_PASSWORD = Kind("pw", "owner", (RENTAL,))
 NEW_PASSWORD_CONFIRM = Kind("pwok", "owner", (RENTAL, VERSION))
 WITHDRAW = Kind("wd", "owner", (RENTAL,))
 WITHDRAW_CONFIRM = Kind("wdok", "owner", (RENTAL,))
+CHANGE = number("change")
+CHANGE_IMAGE = Kind("ci", "owner", (RENTAL,))  # the catalogue
+CHANGE_IMAGE_PICK = Kind("cip", "owner", (RENTAL, word("image")))
+CHANGE_IMAGE_CUSTOM = Kind("cic", "owner", (RENTAL,))  # asks for a typed reference
+CHANGE_PORTS = Kind("cp", "owner", (RENTAL,))  # asks for the typed port list
+CHANGE_SEND = Kind("cs", "owner", (RENTAL, CHANGE))
+CHANGE_APPROVE = Kind("ca", "admin", (CHANGE,))
+CHANGE_REJECT = Kind("cr", "admin", (CHANGE,))
 
 KINDS: tuple[Kind, ...] = (
     APPROVE, REJECT, REJECT_REASON, BACK_TO_CARD, PAY, RELEASE, RELEASE_CONFIRM, EXTEND,
     EXTEND_PICK, EXTEND_CONFIRM, STILL_USING, START_REQUEST, REQUEST_STEP, REQUEST_CANCEL,
     RESTART, RESTART_CONFIRM, NEW_PASSWORD, NEW_PASSWORD_CONFIRM, WITHDRAW, WITHDRAW_CONFIRM,
+    CHANGE_IMAGE, CHANGE_IMAGE_PICK, CHANGE_IMAGE_CUSTOM, CHANGE_PORTS, CHANGE_SEND,
+    CHANGE_APPROVE, CHANGE_REJECT,
 )

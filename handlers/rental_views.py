@@ -30,6 +30,8 @@ def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard
     if State(rental.state) is State.ACTIVE:
         buttons.append([cb.RESTART.button(t(lang, "btn_ss_restart"), rental.id),
                         cb.NEW_PASSWORD.button(t(lang, "btn_ss_password"), rental.id)])
+        buttons.append([cb.CHANGE_IMAGE.button(t(lang, "btn_ss_image"), rental.id),
+                        cb.CHANGE_PORTS.button(t(lang, "btn_ss_ports"), rental.id)])
     if State(rental.state) in WITHDRAWABLE:
         buttons.append([cb.WITHDRAW.button(t(lang, "btn_ss_withdraw"), rental.id)])
     elif State(rental.state) in RELEASABLE:

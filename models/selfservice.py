@@ -15,7 +15,15 @@ from peewee import IntegrityError
 
 from models.db import db
 from models.states import State
-from models.tables import AuditEvent, ChangeRequest, PortAllocation, Rental, SshKey, User
+from models.tables import (
+    AuditEvent,
+    ChangeRequest,
+    ChatMessage,
+    PortAllocation,
+    Rental,
+    SshKey,
+    User,
+)
 from models.times import to_db
 
 
@@ -103,7 +111,8 @@ def running_of(user: User) -> list[Rental]:
 
 def new_change(rental: Rental, user: User, kind: str, fee: int, now: datetime,
                **fields: object) -> ChangeRequest:
-    return ChangeRequest.create(rental=rental, user=user, kind=kind, fee=fee, state="pending",
+    """A change the student is looking at (``draft``) until they send it to the admins."""
+    return ChangeRequest.create(rental=rental, user=user, kind=kind, fee=fee, state="draft",
                                 created_at=to_db(now), **fields)
 
 
@@ -136,3 +145,14 @@ def version(rental_id: int) -> int:
     newest = (AuditEvent.select(AuditEvent.id).where(AuditEvent.rental == rental_id)
               .order_by(AuditEvent.id.desc()).first())
     return int(newest.id) if newest else 1
+
+
+def remember_card(change: ChangeRequest, chat_id: int, message_id: int) -> None:
+    """An admin's card about a change, to close it once someone decided."""
+    ChatMessage.create(rental=change.rental, purpose=f"chg{change.id}", chat_id=chat_id,
+                       message_id=message_id)
+
+
+def change_cards(change: ChangeRequest) -> list[ChatMessage]:
+    return list(ChatMessage.select().where((ChatMessage.rental == change.rental)
+                                           & (ChatMessage.purpose == f"chg{change.id}")))

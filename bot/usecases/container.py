@@ -285,19 +285,24 @@ class Replacement:
 
 
 async def replace_with(services: Services, rental: Rental, now: datetime, image: str,
-                       password: str, token: str,
-                       ports: dict[int, int] | None = None) -> Replacement:
-    """A new container from ``image`` on the rental's GPUs with ``ports`` (default: its own)
-    and ``/workspace``, root's password set. The old one is stopped first (it holds the host
+                       password: str, token: str, ports: dict[int, int] | None = None,
+                       snapshot: bool = False) -> Replacement:
+    """A new container from ``image`` (or, with ``snapshot``, from a commit of the old one:
+    system packages and all) on the rental's GPUs with ``ports`` (default: its own) and
+    ``/workspace``, root's password set. The old one is stopped first (it holds the host
     ports) and removed only once the new one answers; when the new one fails it is removed,
     the old one is put back, and the fault raised."""
     cfg = host_of(services, rental)
     c = Claim(cfg, tuple(queries.rental_gpus(rental)), ports or queries.rental_ports(rental))
-    name = f"{container_name(rental)}-{int(now.timestamp())}"
-    spec = replace(run_spec(rental, c, token), name=name, image=image)
+    tag = f"chg{int(now.timestamp())}"
+    spec = replace(run_spec(rental, c, token), name=f"{container_name(rental)}-{tag}",
+                   image=image)
     await _stop_old(services, rental)
     cid = ""
     try:
+        if snapshot:
+            await commit(services, rental, tag)
+            spec = replace(spec, image=f"{revival_repository(rental)}:{tag}")
         cid = await services.runtime.run(cfg.name, spec)
         jupyter = await check_image(services, cfg.name, cid)
         await services.runtime.set_root_password(cfg.name, cid, password)
@@ -308,8 +313,8 @@ async def replace_with(services: Services, rental: Rental, now: datetime, image:
         await put_back(services, rental)
         raise
     await _quietly(services.runtime.remove(cfg.name, rental.container_id), rental, "remove")
-    logger.info("R%d: replaced by a container from %s", rental.id, image)
-    return Replacement(cid, name, dict(c.ports), jupyter)
+    logger.info("R%d: replaced by a container from %s", rental.id, spec.image)
+    return Replacement(cid, spec.name, dict(c.ports), jupyter)
 
 
 async def _stop_old(services: Services, rental: Rental) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot import auth
 from bot.errors import UserError
-from bot.i18n import t
+from bot.i18n import esc, t
 from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.usecases import admins, approve, container
@@ -81,16 +81,19 @@ async def restart(services: Services, rental_id: int, user: User, now: datetime,
 
 async def rebuild(services: Services, rental: Rental, user: User, now: datetime, image: str,
                   audit: str, detail: str = "", ports: dict[int, int] | None = None,
-                  **fields: object) -> container.Replacement:
-    """Replace the rental's container with one from ``image`` (the caller holds the lock),
-    record it, and send the new credentials. UserError when even that fails."""
+                  snapshot: bool = False, **fields: object) -> container.Replacement:
+    """Replace the rental's container with one from ``image`` (or from a ``snapshot`` of
+    itself); the caller holds the lock. Records it and sends the new credentials. UserError
+    when it fails (the old container is back then)."""
     password, token = cred.new_password(), cred.new_token()
     try:
-        new = await container.replace_with(services, rental, now, image, password, token, ports)
+        new = await container.replace_with(services, rental, now, image, password, token, ports,
+                                           snapshot)
     except RuntimeFaultError as fault:
         logger.error("R%d: replacement from %s failed: %s", rental.id, image, fault.message)
         selfservice.audit(rental, f"{audit}_failed", now, user, fault.message)
-        raise UserError("ss_replace_failed", ref=rental.ref, reason=fault.message[:200]) from None
+        raise UserError("ss_replace_failed", ref=rental.ref,
+                        reason=esc(fault.message[:200])) from None
     selfservice.update_running(rental.id, now, audit=audit, actor=user, detail=detail or image,
                                container_id=new.cid, container_name=new.name,
                                password_hash=cred.hash_password(password), **fields)

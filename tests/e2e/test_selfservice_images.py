@@ -50,7 +50,8 @@ async def test_an_image_with_sshd_but_no_jupyter_gets_ssh_credentials_at_once(
     password = msg.text.split("Password: ")[1].split()[0]
     assert (await ssh(address, int(port), password, "id -u")).strip() == "0"
     await harness.settle()
-    assert not [m for m in student.messages if m.photo is not None], "no QR without Jupyter"
+    assert not [m for m in student.messages if m.photo is not None
+                and "Jupyter" in (m.caption or "")], "no Jupyter QR code without Jupyter"
 
 
 @pytest.mark.config(images=IMAGES, rental=QUICK)
