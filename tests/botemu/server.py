@@ -21,6 +21,9 @@ modified"); deleting unknown messages; unknown chats; writing first to a user wh
 the bot (403) or who blocked it (403); answering an unknown or already answered callback query;
 setWebhook (only polling is served). Not enforced: rate limits (see ``max_per_second``),
 Markdown parse modes (passed through unchecked), inline mode, payments, media groups.
+
+``outage = True`` makes every API call answer 502 Bad Gateway until it is set back: the network
+to Telegram failing, for tests of what the bot keeps and delivers later.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class BotApiEmulator(EmulatorState):
         super().__init__(token, username, first_name)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.outage = False  # True: every API call answers 502, as a dead proxy would
+        self.outage_calls = 0
 
     @property
     def base_url(self) -> str:
@@ -92,6 +97,11 @@ class BotApiEmulator(EmulatorState):
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if self.outage:
+            # The proxy to Telegram is down: what a lab behind a flaky proxy sees. Not a
+            # refusal by Telegram, so not recorded in ``errors``.
+            self.outage_calls += 1
+            return web.Response(status=502, text="Bad Gateway")
         if request.match_info["token"] != self.token:
             return self._refuse(method, ApiError(401, "Unauthorized"), {})
         try:

@@ -5,12 +5,13 @@ stopped one and one started by hand with our labels."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from bot.usecases.reconcile import reconcile
 from models.tables import Rental
-from tests.e2e.harness import Harness, rent
+from tests.e2e.harness import Harness, approve_next, rent, request_rental
 from tests.e2e.sshcheck import credentials_of, ssh
 
 pytestmark = [pytest.mark.rig, pytest.mark.e2e]
@@ -98,3 +99,36 @@ async def test_an_engine_that_goes_away_is_marked_down_once_and_back_when_it_ans
     await h.settle()
     assert any("answers again" in m.text for m in admin.messages)
     assert any("reachable again" in m.text for m in student.messages)
+
+
+async def test_telegram_away_when_a_rental_becomes_ready_delays_its_credentials_only(
+        harness: Harness) -> None:
+    h = harness
+    admin, _ = await h.admins()
+    student = await h.user(3105, "S3105", "en")
+    submitted = await request_rental(student)
+    found = re.search(r"R\d+", submitted.text)
+    assert found
+    rental_id = int(found.group(0)[1:])
+    await approve_next(admin, found.group(0))
+    await until(lambda: Rental.get_by_id(rental_id).state != "pending")
+    h.emu.outage = True  # before the container answers: the credentials cannot go out
+    try:
+        await until(lambda: Rental.get_by_id(rental_id).state == "active", 60)
+        await until(lambda: Rental.get_by_id(rental_id).credentials_due, 30)
+    finally:
+        h.emu.outage = False
+    assert h.emu.outage_calls > 0
+    assert not [m for m in student.messages if "Password" in m.text]
+    await h.tick()  # Telegram answers again: a fresh password goes out, once
+    await h.tick()
+    await h.settle()
+    creds = [m for m in student.messages if "Password" in m.text]
+    assert len(creds) == 1
+    where = re.search(r"ssh root@([\d.]+) -p (\d+)", creds[0].text)
+    password = re.search(r"Password:\s*(\S+)", creds[0].text)
+    assert where and password, creds[0].text
+    out = await ssh(where.group(1), int(where.group(2)), password.group(1), "echo ok")
+    assert out.strip() == "ok"
+    assert "jupyter server list" in creds[0].text  # the token was never written down
+    assert not Rental.get_by_id(rental_id).credentials_due
