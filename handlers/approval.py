@@ -81,6 +81,7 @@ async def on_reason(update: Update, context: Context, press: Press) -> int:
     rental_id, key = press.values
     admin = press.user
     if key != "other":
+        _pending(context)  # a quick reason ends any wait for a typed one
         await _decide(update, context, rental_id, False, t(admin.language, f"reject_{key}"))
         return END
     try:

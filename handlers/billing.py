@@ -90,6 +90,7 @@ async def on_pay(update: Update, context: Context, press: Press) -> int:
         return END
     await press.query.answer()
     if mode == "full":
+        _awaited(context, drop=True)  # Mark paid ends any wait for a typed amount
         await _close_card(update)
         await _tell(update, context, done.text)
         return END

@@ -3,9 +3,13 @@ steps (a reject reason, a partial payment) run as conversations keyed by the adm
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from billing import ledger
+from handlers import approval as approval_handlers
+from handlers import billing as billing_handlers
 from models.states import State
 from models.tables import LedgerEntry, Rental, User
 from tests.botemu import BotMessage, CallbackAnswer, EmuUser
@@ -95,3 +99,33 @@ async def test_cancel_while_a_reason_is_awaited_keeps_the_request_open(
     await harness.settle()
     assert Rental.get_by_id(1).state == State.PENDING.value
     assert [m for m in boss.messages if "nothing to cancel" in (m.text or "")] == []
+
+
+@pytest.fixture
+def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typed steps that give up after a second (listed before ``harness``, which builds them)."""
+    monkeypatch.setattr(billing_handlers, "AMOUNT_TTL", timedelta(seconds=1))
+    monkeypatch.setattr(approval_handlers, "REASON_TTL", timedelta(seconds=1))
+
+
+async def test_typed_steps_give_up_and_say_so(short_waits: None, harness: Harness) -> None:
+    boss, _ = await harness.admins()
+    rental = await rent(harness, boss, 5041, unit="hour", quantity=5)
+    entry = LedgerEntry.get((LedgerEntry.rental == rental) & (LedgerEntry.kind == "charge"))
+    order = await boss.wait_message(contains=f"Order {entry.reference}")
+    await boss.press(order, "Record payment")
+    await boss.wait_message(contains="has expired", timeout=10)
+    await boss.send("5")
+    await harness.settle()
+    assert ledger.balance(User.get(User.telegram_id == 5041)) == -entry.amount
+
+    student = await harness.user(5042, "Lin", "en")
+    await request_rental(student, unit="hour", quantity=1)
+    card = await boss.wait_message(contains=last_rental().ref)
+    await boss.press(card, "Reject")
+    reasons = await boss.wait_message(predicate=lambda m: "Other (type a reason)" in m.buttons())
+    await boss.press(reasons, "Other (type a reason)")
+    await boss.wait_message(contains="No reason came in time", timeout=10)
+    await boss.send("too late")
+    await harness.settle()
+    assert last_rental().state == State.PENDING.value
