@@ -67,9 +67,14 @@ def _v6_process_lease(database: Database) -> None:
     database.create_tables(t.LEASE_TABLES)
 
 
+def _v7_admin_settings(database: Database) -> None:
+    """What admins set from the chat (maintenance, block reasons) survives a restart."""
+    database.create_tables(t.ADMIN_TABLES)
+
+
 STEPS: list[Callable[[Database], None]] = [
     _v1_initial, _v2_gpu_samples, _v3_rental_locks, _v4_outbox, _v5_self_service,
-    _v6_process_lease,
+    _v6_process_lease, _v7_admin_settings,
 ]
 
 

@@ -247,3 +247,17 @@ class ProcessLease(BaseModel):
 
 # Created by migration step 6.
 LEASE_TABLES: list[type[BaseModel]] = [ProcessLease]
+
+
+class Setting(BaseModel):
+    """One value the admins set from the chat that must survive a restart (maintenance mode,
+    a block's reason, a paused rental's remaining time), by key."""
+
+    key = CharField(max_length=64, unique=True)
+    value = TextField(default="")
+    updated_at = DateTimeField()
+    updated_by = ForeignKeyField(User, null=True, backref="settings_made")
+
+
+# Created by migration step 7.
+ADMIN_TABLES: list[type[BaseModel]] = [Setting]
