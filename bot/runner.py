@@ -62,12 +62,27 @@ def run_bot(config: Config, token: str) -> None:
 
 def _take_lease(config: Config, holder: str, now: datetime) -> None:
     try:
-        lease.take(holder, now)
+        lease.take(holder, now, dead=_gone)
     except lease.LeaseHeldError as held:
         raise ConfigError(
             f"another gpurent ({held.holder.rsplit(':', 1)[0]}) is running on this database "
             f"(last seen {config.lab_time(held.since)}); stop it first — a crashed one "
             f"frees the database after {int(lease.TTL.total_seconds() // 60)} minutes") from None
+
+
+def _gone(holder: str) -> bool:
+    """A holder on this machine whose process no longer exists (it crashed, or was killed)."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 async def serve(app: App, config: Config) -> None:

@@ -4,6 +4,7 @@ lease is held and renewed; a lease not renewed for ``TTL`` was left by a process
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from peewee import IntegrityError
@@ -24,8 +25,10 @@ class LeaseHeldError(RuntimeError):
         self.holder, self.since = holder, since
 
 
-def take(holder: str, now: datetime) -> None:
-    """Hold the lease, or raise LeaseHeldError naming who holds it."""
+def take(holder: str, now: datetime, dead: Callable[[str], bool] = lambda _: False) -> None:
+    """Hold the lease, or raise LeaseHeldError naming who holds it. ``dead(holder)`` may say
+    for sure that a holder is gone (a process of this machine that no longer exists), so a
+    restart after a crash need not wait out ``TTL``."""
     with db.atomic():
         row = ProcessLease.get_or_none(ProcessLease.name == NAME)
         if row is None:
@@ -36,7 +39,7 @@ def take(holder: str, now: datetime) -> None:
             except IntegrityError:
                 row = ProcessLease.get(ProcessLease.name == NAME)
         renewed = from_db(row.renewed_at) or now
-        if row.holder != holder and now - renewed < TTL:
+        if row.holder != holder and now - renewed < TTL and not dead(row.holder):
             raise LeaseHeldError(row.holder, renewed)
         ProcessLease.update(holder=holder, renewed_at=to_db(now)).where(
             (ProcessLease.name == NAME) & (ProcessLease.holder == row.holder)).execute()

@@ -33,3 +33,11 @@ def test_a_clean_stop_frees_the_database_at_once(database: str) -> None:
     lease.give_back("hpc1:100:a")
     lease.take("hpc1:200:b", NOW + timedelta(seconds=1))
     lease.take("hpc1:200:b", NOW + timedelta(seconds=2))  # taking it again is fine
+
+
+def test_a_holder_known_to_be_dead_is_taken_over_at_once(database: str) -> None:
+    lease.take("hpc1:100:a", NOW)
+    lease.take("hpc1:200:b", NOW + timedelta(seconds=5), dead=lambda h: h == "hpc1:100:a")
+    assert not lease.renew("hpc1:100:a", NOW + timedelta(seconds=6))
+    with pytest.raises(lease.LeaseHeldError):
+        lease.take("hpc1:300:c", NOW + timedelta(seconds=7), dead=lambda h: h == "hpc1:100:a")
