@@ -22,7 +22,7 @@ from telegram.ext import (
 from bot import jobs
 from bot.alerting import AlertGate, alert_text
 from bot.i18n import language_for, t
-from bot.menus import ADMIN_COMMANDS, set_default_commands
+from bot.menus import ADMIN_COMMANDS, set_all_commands
 from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.usecases import admins, watch
@@ -31,6 +31,7 @@ from bot.usecases.housekeeping import recover_interrupted, resume_approved
 from bot.usecases.reconcile import reconcile
 from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
 from handlers import changes as change_handlers
+from handlers import keys as key_handlers
 from handlers import selfservice as selfservice_handlers
 from handlers.common import CustomContext
 
@@ -72,6 +73,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     billing.register(app)
     selfservice_handlers.register(app)
     change_handlers.register(app)
+    key_handlers.register(app)
     # After every dialogue's group (0-2): each answers its own /cancel and stops there.
     app.add_handler(CommandHandler("cancel", start.nothing_to_cancel), group=CANCEL_GROUP)
     known = filters.Regex(r"^/(" + "|".join(ADMIN_COMMANDS) + r")(@\w+)?(\s|$)")
@@ -91,7 +93,7 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if services.reconcile_due(now):
         await reconcile(services, now)
     watch.start(services)
-    await set_default_commands(app.bot, services.config.language)
+    await set_all_commands(app.bot, services)
     if app.job_queue is not None and services.tick_seconds > 0:
         app.job_queue.run_repeating(jobs.tick, interval=services.tick_seconds, first=1,
                                     name="tick")

@@ -146,11 +146,33 @@ CHANGE_PORTS = Kind("cp", "owner", (RENTAL,))  # asks for the typed port list
 CHANGE_SEND = Kind("cs", "owner", (RENTAL, CHANGE))
 CHANGE_APPROVE = Kind("ca", "admin", (CHANGE,))
 CHANGE_REJECT = Kind("cr", "admin", (CHANGE,))
+# The key's owner is checked by the use case (a key id, not a rental's).
+KEY_REMOVE = Kind("kdel", "anyone", (number("key"),))
+
+# The admin console (issue 10). ``page`` counts from 1; a confirmation carries the rental's
+# newest audit id (``version``), so a second tap or a stale card runs nothing.
+RENTAL_FILTERS = ("active", "queued", "pending", "expired", "failed", "all")
+RENTAL_ACTIONS = ("stop", "start", "restart", "endr", "end", "x1d", "x7d", "rm", "cancel")
+USER_ACTIONS = ("block", "unblock", "refund", "adjust", "msg")
+PAGE = number("page")
+USER = number("user")
+CONSOLE_RENTALS = Kind("arl", "admin", (choice("filter", *RENTAL_FILTERS), PAGE))
+CONSOLE_RENTAL = Kind("arc", "admin", (RENTAL,))  # the card again
+CONSOLE_ACT = Kind("ara", "admin", (RENTAL, choice("act", *RENTAL_ACTIONS)))  # asks first
+CONSOLE_ACT_OK = Kind("arok", "admin", (RENTAL, choice("act", *RENTAL_ACTIONS), VERSION))
+CONSOLE_USERS = Kind("aul", "admin", (PAGE,))
+CONSOLE_USER = Kind("auc", "admin", (USER,))
+CONSOLE_USER_ACT = Kind("aua", "admin", (USER, choice("act", *USER_ACTIONS)))  # typed input
+CONSOLE_QUEUE_UP = Kind("aqu", "admin", (RENTAL,))
+CONSOLE_QUEUE_CANCEL = Kind("aqx", "admin", (RENTAL,))
+CONSOLE_KINDS = (CONSOLE_RENTALS, CONSOLE_RENTAL, CONSOLE_ACT, CONSOLE_ACT_OK, CONSOLE_USERS,
+                 CONSOLE_USER, CONSOLE_USER_ACT, CONSOLE_QUEUE_UP, CONSOLE_QUEUE_CANCEL)
 
 KINDS: tuple[Kind, ...] = (
     APPROVE, REJECT, REJECT_REASON, BACK_TO_CARD, PAY, RELEASE, RELEASE_CONFIRM, EXTEND,
     EXTEND_PICK, EXTEND_CONFIRM, STILL_USING, START_REQUEST, REQUEST_STEP, REQUEST_CANCEL,
     RESTART, RESTART_CONFIRM, NEW_PASSWORD, NEW_PASSWORD_CONFIRM, WITHDRAW, WITHDRAW_CONFIRM,
     CHANGE_IMAGE, CHANGE_IMAGE_PICK, CHANGE_IMAGE_CUSTOM, CHANGE_PORTS, CHANGE_SEND,
-    CHANGE_APPROVE, CHANGE_REJECT,
+    CHANGE_APPROVE, CHANGE_REJECT, KEY_REMOVE,
+    *CONSOLE_KINDS,
 )

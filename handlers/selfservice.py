@@ -32,9 +32,17 @@ async def _confirm(context: Context, press: Press, ask: str, yes: cb.Kind, yes_t
                                         reply_markup=markup([[button]]))
 
 
-async def _working(press: Press, key: str) -> None:
+async def _working(context: Context, press: Press, key: str) -> bool:
+    """Say the work has begun, or pop up why it will not (a second tap, a stale button)."""
+    rental_id, seen = press.values
+    try:
+        uc.still_fresh(context.services, rental_id, press.user, seen)
+    except UserError as error:
+        await alert(press.query, error.render(press.user.language))
+        return False
     await press.query.answer()
-    await press.query.edit_message_text(t(press.user.language, key, ref=f"R{press.values[0]}"))
+    await press.query.edit_message_text(t(press.user.language, key, ref=f"R{rental_id}"))
+    return True
 
 
 @pressed(cb.RESTART)
@@ -46,7 +54,8 @@ async def on_restart(update: Update, context: Context, press: Press) -> None:
 @pressed(cb.RESTART_CONFIRM)
 async def on_restart_yes(update: Update, context: Context, press: Press) -> None:
     rental_id, seen = press.values
-    await _working(press, "ss_restart_working")
+    if not await _working(context, press, "ss_restart_working"):
+        return
     svc = context.services
     svc.spawn(uc.restart_and_tell(svc, rental_id, press.user, seen), name=f"restart-R{rental_id}")
 
@@ -60,7 +69,8 @@ async def on_password(update: Update, context: Context, press: Press) -> None:
 @pressed(cb.NEW_PASSWORD_CONFIRM)
 async def on_password_yes(update: Update, context: Context, press: Press) -> None:
     rental_id, seen = press.values
-    await _working(press, "ss_password_working")
+    if not await _working(context, press, "ss_password_working"):
+        return
     svc = context.services
     svc.spawn(uc.new_password_and_tell(svc, rental_id, press.user, seen),
               name=f"password-R{rental_id}")

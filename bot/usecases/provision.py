@@ -17,7 +17,7 @@ from bot.i18n import esc, t
 from bot.placement import best_fit, pick_ports
 from bot.ports import DeliveryDelayedError, RuntimeFaultError
 from bot.services import Services
-from bot.usecases import admins, container, hosts, inventory, progress
+from bot.usecases import admins, container, hosts, inventory, keyring, progress
 from bot.usecases import credentials as cred
 from bot.usecases.container import Claim
 from bot.usecases.release import credit_unused_days
@@ -106,6 +106,8 @@ async def _build(services: Services, rental: Rental, c: Claim) -> bool:
         jupyter = await container.check_image(services, c.host.name, cid)
         password = cred.new_password()
         await services.runtime.set_root_password(c.host.name, cid, password)
+        if await keyring.install(services, rental, c.host.name, cid):  # the student's keys
+            password = t(rental.user.language, "cred_keys_only")
         await container.wait_ready(services, rental, c, jupyter)
     except RuntimeFaultError as fault:
         await undo(services, rental, c, cid, fault)

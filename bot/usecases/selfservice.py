@@ -17,12 +17,12 @@ from bot.errors import UserError
 from bot.i18n import esc, t
 from bot.ports import RuntimeFaultError
 from bot.services import Services
-from bot.usecases import admins, approve, container
+from bot.usecases import admins, approve, container, keyring
 from bot.usecases import credentials as cred
 from bot.usecases.container import Claim
 from bot.usecases.provision import send_credentials
 from bot.usecases.release import credit_unused_days
-from models import queries, rentals, selfservice, views
+from models import locks, queries, rentals, selfservice, views
 from models.db import db
 from models.states import WITHDRAWABLE, State
 from models.tables import Rental, User
@@ -45,6 +45,15 @@ def running(rental: Rental, seen: int | None = None) -> Rental:
     if seen is not None and seen != selfservice.version(fresh.id):
         raise UserError("ss_done_already", ref=fresh.ref)
     return fresh
+
+
+def still_fresh(services: Services, rental_id: int, user: User, seen: int) -> None:
+    """Before a confirmed action starts: UserError when it is running already (the first of
+    two taps holds the rental) or done (the rental moved on since the confirmation)."""
+    rental = auth.rental_for(services.config, user, rental_id, admins_too=True)
+    if locks.held(rental.id):
+        raise UserError("ss_in_progress", ref=rental.ref)
+    running(rental, seen)
 
 
 def version(services: Services, rental_id: int, user: User) -> int:
@@ -98,6 +107,9 @@ async def rebuild(services: Services, rental: Rental, user: User, now: datetime,
                                container_id=new.cid, container_name=new.name,
                                password_hash=cred.hash_password(password), **fields)
     fresh = rentals.get(rental.id)
+    if await keyring.install_quietly(services, fresh, container.host_of(services, fresh).name,
+                                     new.cid):
+        password = t(user.language, "cred_keys_only")
     c = Claim(container.host_of(services, fresh), tuple(queries.rental_gpus(fresh)), new.ports)
     expires = queries.from_db(fresh.expires_at) or now
     await send_credentials(services, fresh, c, password, token, expires, new.jupyter)
@@ -131,8 +143,7 @@ async def new_password(services: Services, rental_id: int, user: User, now: date
 
 def password_login_off(services: Services, rental: Rental) -> bool:
     """The option is on and the student has a key: their rentals take keys only."""
-    return bool(services.config.rental.keys_only_when_keyed
-                and selfservice.key_count(rental.user) > 0)
+    return keyring.keys_only(services, rental)
 
 
 async def withdraw(services: Services, rental_id: int, user: User, now: datetime) -> Rental:
@@ -175,7 +186,7 @@ async def restart_and_tell(services: Services, rental_id: int, user: User, seen:
 
 
 async def new_password_and_tell(services: Services, rental_id: int, user: User,
-                                seen: int) -> None:
+                                seen: int | None) -> None:
     try:
         await new_password(services, rental_id, user, services.clock.now(), seen)
     except UserError as error:

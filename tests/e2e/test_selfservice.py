@@ -60,16 +60,16 @@ async def test_restart_keeps_the_password_and_a_double_tap_restarts_once(
     assert Rental.get_by_id(rental.id).container_id == rental.container_id
 
 
-async def test_a_container_removed_out_of_band_is_rebuilt_with_workspace_and_a_new_password(
+async def test_a_container_that_will_not_start_again_is_rebuilt_keeping_the_workspace(
         harness: Harness) -> None:
     boss, _ = await harness.admins()
     rental = await rent(harness, boss, 1202)
     student = harness.person(1202)
     creds = credentials_of(await student.wait_message(contains="ssh root@"))
     address, port = creds["address"], int(creds["port"])
-    await ssh(address, port, creds["password"], "echo safe > /workspace/data.txt")
-    harness.rig.engine(rental.host.name).client().containers.get(
-        rental.container_id).remove(force=True)
+    # No /bin/sh: the entry script cannot run, so `docker restart` fails to start it again.
+    await ssh(address, port, creds["password"],
+              "echo safe > /workspace/data.txt && echo gone > /root/outside.txt && rm /bin/sh")
 
     confirm = await press_through(student, rental.ref, "Restart", "Yes, restart")
     await student.press(confirm, "Yes, restart")
@@ -78,7 +78,9 @@ async def test_a_container_removed_out_of_band_is_rebuilt_with_workspace_and_a_n
     fresh = credentials_of(await student.wait_message(contains="ssh root@", after=confirm))
     assert fresh["port"] == creds["port"] and fresh["password"] != creds["password"]
     assert await ssh(address, port, fresh["password"], "cat /workspace/data.txt") == "safe\n"
+    assert await ssh(address, port, fresh["password"], "ls /root") == ""  # said to be lost
     assert Rental.get_by_id(rental.id).container_id != rental.container_id
+    assert audited("rebuilt", rental) == 1
 
 
 async def test_a_new_password_works_and_the_old_one_is_refused(harness: Harness) -> None:
@@ -92,7 +94,7 @@ async def test_a_new_password_works_and_the_old_one_is_refused(harness: Harness)
     await student.press(confirm, "Yes, new password")
     sent = await student.wait_message(contains="ssh root@", after=confirm, timeout=30)
     assert "will be deleted" in sent.text
-    new = credentials_of(sent)["password"]
+    new = sent.text.split("Password: ")[1].split()[0]
     assert new != creds["password"]
     assert (await ssh(address, port, new, "id -u")).strip() == "0"
     assert await asyncio.to_thread(login_fails, address, port, creds["password"])
@@ -115,8 +117,8 @@ async def test_a_withdrawn_request_frees_the_student_to_request_again(
     await other.wait_message(contains="Withdrawn by the student")
     assert Rental.get_by_id(rental.id).state == State.CANCELLED.value
 
-    again = await request_rental(student, unit="hour", quantity=1)
-    assert "R2" in again.text
-    await approve_next(boss, "R2")
+    await request_rental(student, unit="hour", quantity=1)
+    assert Rental.select().order_by(Rental.id.desc()).get().id == rental.id + 1
+    await approve_next(boss, f"R{rental.id + 1}")
     await student.wait_message(contains="ssh root@", timeout=60)
     assert workspace(harness.rig, "HPC1", 1204).exists()

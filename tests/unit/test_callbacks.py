@@ -17,7 +17,7 @@ EXAMPLES: dict[str, tuple[Any, ...]] = {
     "exy": (3, "month", 12, 1764460800), "using": (3,), "req:start": (), "rq": ("img", "pytorch"),
     "rqx": (), "rst": (3,), "rstok": (3, 41), "pw": (3,), "pwok": (3, 41), "wd": (3,),
     "wdok": (3,), "ci": (3,), "cip": (3, "tf2"), "cic": (3,), "cp": (3,), "cs": (3, 8),
-    "ca": (8,), "cr": (8,),
+    "ca": (8,), "cr": (8,), "kdel": (5,),
 }
 
 
