@@ -71,11 +71,17 @@ class RunSpec:
     mem_limit: str | None = None
     nano_cpus: int | None = None
     memlock: int = -1
+    # Never in ``env`` (docker inspect and a commit's config show it): written to a root-only
+    # file in the container after the start, where the entry script waits for it.
+    jupyter_token: str = ""
+    pids_limit: int | None = None  # None: the runtime's default
+    no_new_privileges: bool = True
+    host_gpus: int = 0  # the host's GPU count: unset memory/CPU limits are this rental's share
 
 
 class RuntimeFaultError(Exception):
     """A container operation failed. ``kind`` is one of: unreachable, pull, port_in_use,
-    start, not_ready, gone. ``transient`` faults are worth another try later."""
+    name_in_use, start, not_ready, gone. ``transient`` faults are worth another try later."""
 
     def __init__(self, kind: str, message: str, transient: bool, port: int | None = None) -> None:
         super().__init__(message)

@@ -4,6 +4,7 @@ our RunSpec to the SDK's arguments, docker_ops errors to RuntimeFaultError."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -11,13 +12,14 @@ from typing import Any, TypeVar
 
 from bot.config import HostConfig
 from bot.ports import ContainerDeath, GpuReading, Progress, RunSpec, RuntimeFaultError
-from docker_ops import containers, events, execs, images
+from docker_ops import containers, events, execs, images, trial
 from docker_ops.engine import Engine, HostConn, HostInfo
 from docker_ops.errors import (
     ContainerGoneError,
     DockerOpsError,
     HostUnreachableError,
     ImagePullError,
+    NameConflictError,
     NotReadyError,
     PortInUseError,
 )
@@ -38,7 +40,7 @@ _DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _KINDS: tuple[tuple[type[DockerOpsError], str], ...] = (
     (HostUnreachableError, "unreachable"), (ImagePullError, "pull"),
     (PortInUseError, "port_in_use"), (NotReadyError, "not_ready"),
-    (ContainerGoneError, "gone"),
+    (ContainerGoneError, "gone"), (NameConflictError, "name_in_use"),
 )
 
 
@@ -83,13 +85,30 @@ class DockerRuntime:
         return await self._do(host, lambda e: images.ensure_image(e, ref, on_progress))
 
     async def run(self, host: str, spec: RunSpec) -> str:
-        sdk_spec = containers.ContainerSpec(
-            name=spec.name, image=spec.image, hostname=spec.hostname, labels=dict(spec.labels),
-            gpu_ids=list(spec.gpu_ids), ports=dict(spec.ports),
-            workspace_dir=spec.workspace_dir, env=dict(spec.env), shm_size=spec.shm_size,
-            mem_limit=spec.mem_limit, nano_cpus=spec.nano_cpus,
-            ulimits={**containers.DEFAULT_ULIMITS, "memlock": (spec.memlock, spec.memlock)})
+        sdk_spec = to_sdk_spec(await self._limited(host, spec))
         return await self._do(host, lambda e: containers.create_and_start(e, sdk_spec))
+
+    async def _limited(self, host: str, spec: RunSpec) -> RunSpec:
+        """Memory and CPU limits on by default: where the config sets none, the rental's
+        share of the host's size (by GPUs)."""
+        if spec.mem_limit is not None and spec.nano_cpus is not None:
+            return spec
+        info = await self.info(host)
+        memory, cpus = containers.derived_limits(info.mem_total, info.ncpu, len(spec.gpu_ids),
+                                                 spec.host_gpus)
+        return dataclasses.replace(
+            spec, mem_limit=spec.mem_limit if spec.mem_limit is not None else str(memory),
+            nano_cpus=spec.nano_cpus if spec.nano_cpus is not None else cpus)
+
+    async def try_spec(self, host: str, spec: RunSpec, without: frozenset[str] = frozenset(),
+                       ) -> None:
+        """Start a container from ``spec`` minus the named parts (``trial.PARTS``) and remove
+        it; RuntimeFaultError carries what the host refused."""
+        sdk_spec = to_sdk_spec(await self._limited(host, spec))
+        await self._do(host, lambda e: trial.try_start(e, sdk_spec, without))
+
+    async def has_image(self, host: str, ref: str) -> bool:
+        return await self._do(host, lambda e: images.image_present(e, ref))
 
     async def set_root_password(self, host: str, cid: str, password: str) -> None:
         await self._do(host, lambda e: set_root_password(e, cid, password))
@@ -199,6 +218,18 @@ class DockerRuntime:
 
     async def lock_password(self, host: str, cid: str) -> None:
         await self._do(host, lambda e: execs.lock_password(e, cid))
+
+
+def to_sdk_spec(spec: RunSpec) -> containers.ContainerSpec:
+    return containers.ContainerSpec(
+        name=spec.name, image=spec.image, hostname=spec.hostname, labels=dict(spec.labels),
+        gpu_ids=list(spec.gpu_ids), ports=dict(spec.ports),
+        workspace_dir=spec.workspace_dir, env=dict(spec.env), shm_size=spec.shm_size,
+        mem_limit=spec.mem_limit, nano_cpus=spec.nano_cpus,
+        ulimits={**containers.DEFAULT_ULIMITS, "memlock": (spec.memlock, spec.memlock)},
+        jupyter_token=spec.jupyter_token, no_new_privileges=spec.no_new_privileges,
+        pids_limit=spec.pids_limit if spec.pids_limit is not None
+        else containers.DEFAULT_PIDS_LIMIT)
 
 
 def _dir_name(name: str) -> str:

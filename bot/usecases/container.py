@@ -11,6 +11,7 @@ release and a removal never run on the same rental at once.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from bot.errors import UserError
 from bot.placement import pick_ports
 from bot.ports import RunSpec, RuntimeFaultError
 from bot.services import Services
-from models import locks, queries
+from models import hosts, locks, queries
 from models.tables import Rental, User
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,12 @@ def revival_repository(rental: Rental) -> str:
     return f"gpurent/r{rental.id}"
 
 
+def image_tag(kind: str, now: datetime) -> str:
+    """A tag for a rental's committed image, with a random part: nobody can guess another
+    rental's image name (each holds that student's whole filesystem)."""
+    return f"{kind}{int(now.timestamp())}-{secrets.token_hex(6)}"
+
+
 def host_of(services: Services, rental: Rental) -> HostConfig:
     host = rental.host
     if host is None:
@@ -88,8 +95,9 @@ def run_spec(rental: Rental, c: Claim, token: str) -> RunSpec:
                 "gpurent.host": h.name},
         gpu_ids=c.gpu_ids, ports=c.ports,
         workspace_dir=f"{h.workspace_root.rstrip('/')}/{workspace_name(user)}",
-        env={"JUPYTER_TOKEN": token}, shm_size=h.shm_size, mem_limit=mem, nano_cpus=cpus,
-        memlock=h.memlock,
+        env={}, jupyter_token=token, shm_size=h.shm_size, mem_limit=mem, nano_cpus=cpus,
+        memlock=h.memlock, pids_limit=h.pids_limit, no_new_privileges=h.no_new_privileges,
+        host_gpus=len(h.gpus) if h.gpus is not None else hosts.gpu_count(h.name),
     )
 
 
@@ -101,11 +109,16 @@ def _scale(size: str, n: int) -> str:
 
 async def create(services: Services, rental: Rental, c: Claim, token: str) -> str:
     """Run the rental's container; a host port that turns out to be taken (outside our
-    records) is swapped for another, in the database first, and the run tried again."""
-    for _ in range(PORT_TRIES):
+    records) is swapped for another, in the database first, and the run tried again; a
+    leftover of this rental holding its name is removed first."""
+    for attempt in range(PORT_TRIES):
         try:
             return str(await services.runtime.run(c.host.name, run_spec(rental, c, token)))
         except RuntimeFaultError as fault:
+            if fault.kind == "name_in_use" and attempt == 0:
+                # Left by a process that died mid-way (its cleanup raced a start in progress).
+                await remove_leftovers(services, c.host.name, rental)
+                continue
             if fault.kind != "port_in_use" or fault.port is None:
                 raise
             _swap_port(services, rental, c, fault.port)
@@ -167,13 +180,13 @@ async def recreate(services: Services, rental: Rental, gpus: list[str], now: dat
     password). The old container is removed only once the new one answers. Returns
     (container id, name)."""
     cfg = host_of(services, rental)
-    tag = f"rev{int(now.timestamp())}"
+    tag = image_tag("rev", now)
     if image is None:
         image = f"{revival_repository(rental)}:{tag}"
         await commit(services, rental, tag)
     c = Claim(cfg, tuple(gpus), queries.rental_ports(rental))
     spec = replace(run_spec(rental, c, token=token), name=f"{container_name(rental)}-{tag}",
-                   image=image, env={"JUPYTER_TOKEN": token} if token else {})
+                   image=image)
     cid = await services.runtime.run(cfg.name, spec)
     try:
         await wait_ready(services, rental, c, await check_image(services, cfg.name, cid))
@@ -294,7 +307,7 @@ async def replace_with(services: Services, rental: Rental, now: datetime, image:
     the old one is put back, and the fault raised."""
     cfg = host_of(services, rental)
     c = Claim(cfg, tuple(queries.rental_gpus(rental)), ports or queries.rental_ports(rental))
-    tag = f"chg{int(now.timestamp())}"
+    tag = image_tag("chg", now)
     spec = replace(run_spec(rental, c, token), name=f"{container_name(rental)}-{tag}",
                    image=image)
     await _stop_old(services, rental)

@@ -38,6 +38,7 @@ HOOK_STUB = """#!/bin/sh
 cat >> {log}
 echo >> {log}
 [ -e {flag} ] && {{ echo "gpurent rig: injected GPU hook failure" >&2; exit 1; }}
+[ -e {slow} ] && sleep "$(cat {slow})"
 exit 0
 """
 
@@ -57,6 +58,7 @@ class Engine:
         self.workspace_root = self.home / "workspaces"
         self.bridge = f"{BRIDGE_PREFIX}{name.lower()}"[:15]
         self.hook_flag = self.home / "gpu-hook-fails"
+        self.hook_slow = self.home / "gpu-hook-slow"
         self.hook_log = self.home / "gpu-hook.log"
         self.log_path = self.home / "dockerd.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -74,6 +76,14 @@ class Engine:
         else:
             self.hook_flag.unlink(missing_ok=True)
 
+    def slow_gpu_hook(self, seconds: int) -> None:
+        """Make every container start wait ``seconds`` in the GPU hook (0: no wait): a window
+        in which a container exists but is not running yet."""
+        if seconds:
+            self.hook_slow.write_text(str(seconds))
+        else:
+            self.hook_slow.unlink(missing_ok=True)
+
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -83,7 +93,8 @@ class Engine:
         for sub in ("data", "exec", "bin", "workspaces"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         hook = self.home / "bin" / "nvidia-container-runtime-hook"
-        hook.write_text(HOOK_STUB.format(log=self.hook_log, flag=self.hook_flag))
+        hook.write_text(HOOK_STUB.format(log=self.hook_log, flag=self.hook_flag,
+                                         slow=self.hook_slow))
         hook.chmod(0o755)
         procs.delete_bridge(self.bridge)
         procs.run("ip", "link", "add", self.bridge, "type", "bridge")

@@ -127,6 +127,7 @@ class Rig:
             self._registry.start()
         for engine in self.engines:
             engine.fail_gpu_hook(False)
+            engine.slow_gpu_hook(0)
             engine.start_daemon()
             engine.remove_containers()
             self._prune(engine)
