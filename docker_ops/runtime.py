@@ -84,6 +84,9 @@ class DockerRuntime:
     async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool:
         return await self._do(host, lambda e: images.ensure_image(e, ref, on_progress))
 
+    async def pull_pinned(self, host: str, ref: str, on_progress: Progress | None) -> str:
+        return await self._do(host, lambda e: images.pull_pinned(e, ref, on_progress))
+
     async def run(self, host: str, spec: RunSpec) -> str:
         sdk_spec = to_sdk_spec(await self._limited(host, spec))
         return await self._do(host, lambda e: containers.create_and_start(e, sdk_spec))
