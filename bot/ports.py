@@ -120,6 +120,11 @@ class ContainerRuntime(Protocol):
 
     async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool: ...
 
+    async def pull_pinned(self, host: str, ref: str, on_progress: Progress | None) -> str:
+        """Pull ``ref`` from its registry even when the host has an image of that name;
+        returns ``name@sha256:…`` of what was pulled."""
+        ...
+
     async def run(self, host: str, spec: RunSpec) -> str: ...
 
     async def set_root_password(self, host: str, cid: str, password: str) -> None: ...
@@ -151,7 +156,8 @@ class ContainerRuntime(Protocol):
         ...
 
     async def gpu_usage(self, host: str) -> list[GpuReading]:
-        """The host's GPUs' load now; [] where it cannot be read (remote host, no NVML)."""
+        """The host's GPUs' load now (every host: NVML here, nvidia-smi in each rental's
+        container elsewhere); GPUs without a reading are left out."""
         ...
 
     async def remove_dir(self, host: str, image: str, root: str, name: str) -> None:
