@@ -7,6 +7,7 @@ from bot import callbacks as cb
 from bot.i18n import esc, t
 from bot.ports import Keyboard
 from bot.services import Services
+from bot.usecases.my_view import details
 from bot.usecases.release import published_ports
 from models.states import RELEASABLE, WITHDRAWABLE, State
 from models.tables import Rental
@@ -24,6 +25,7 @@ def rental_card(svc: Services, lang: str, rental: Rental) -> tuple[str, Keyboard
              price=format_money(rental.price), host=esc(rental.host.name if rental.host else "—"),
              address=esc(address), ssh=ports.get(22, "—"), jupyter=ports.get(8888, "—"),
              until=until)
+    text += "\n" + details(svc, rental, lang, svc.clock.now())
     buttons: Keyboard = []
     if State(rental.state) in (State.ACTIVE, State.EXPIRED):
         buttons.append([cb.EXTEND.button(t(lang, "life_btn_extend"), rental.id)])

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
 from bot.usecases import selfservice as uc
-from handlers.common import Context, Press, alert, pressed
+from handlers.common import Context, Press, alert, current_user, pressed
 
 
 async def _confirm(context: Context, press: Press, ask: str, yes: cb.Kind, yes_text: str,
@@ -97,7 +97,20 @@ async def on_withdraw_yes(update: Update, context: Context, press: Press) -> Non
     await query.edit_message_text(t(user.language, "ss_withdrawn", ref=rental.ref))
 
 
+async def lang_command(update: Update, context: Context) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    user = current_user(update, context)
+    try:
+        text = uc.switch_language(user, " ".join(context.args or []))
+    except UserError as error:
+        text = error.render(user.language)
+    await message.reply_text(text)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg, unused-ignore]
+    app.add_handler(CommandHandler("lang", lang_command))
     for kind, handler in ((cb.RESTART, on_restart), (cb.RESTART_CONFIRM, on_restart_yes),
                           (cb.NEW_PASSWORD, on_password),
                           (cb.NEW_PASSWORD_CONFIRM, on_password_yes),

@@ -19,6 +19,7 @@ from models.tables import (
     AuditEvent,
     ChangeRequest,
     ChatMessage,
+    LedgerEntry,
     PortAllocation,
     Rental,
     SshKey,
@@ -156,3 +157,14 @@ def remember_card(change: ChangeRequest, chat_id: int, message_id: int) -> None:
 def change_cards(change: ChangeRequest) -> list[ChatMessage]:
     return list(ChatMessage.select().where((ChatMessage.rental == change.rental)
                                            & (ChatMessage.purpose == f"chg{change.id}")))
+
+
+def cost_of(rental: Rental) -> int:
+    """What the rental has cost so far: its charges less what was credited back, in cents."""
+    rows = LedgerEntry.select(LedgerEntry.kind, LedgerEntry.amount).where(
+        (LedgerEntry.rental == rental) & LedgerEntry.kind.in_(["charge", "credit"]))
+    return sum(r.amount if r.kind == "charge" else -r.amount for r in rows)
+
+
+def set_language(user: User, lang: str) -> None:
+    User.update(language=lang).where(User.id == user.id).execute()

@@ -14,9 +14,24 @@ MESSAGES: dict[str, str] = {
         "<b>How it works</b>\n"
         "1. /request and answer a few questions (image, GPUs, plan, purpose).\n"
         "2. An admin approves; your container starts on a free GPU server.\n"
-        "3. I send the SSH command, the password and the Jupyter link.\n"
-        "Keep all your data under <code>/workspace</code>: it survives restarts.\n\n"
-        "/cancel stops the current dialogue."
+        "3. I send the SSH command, the password and the Jupyter link (SSH only when the image "
+        "has no Jupyter).\n\n"
+        "<b>Commands</b>\n"
+        "/request rent GPUs · /my your rentals and their buttons · /keys SSH keys · /bill your "
+        "bill · /pay payment QR codes · /lang 中文/English · /cancel stop the current dialogue\n\n"
+        "<b>Buttons in /my</b>\n"
+        "Extend: buy more time (an expired rental is revived first). Restart: restart the "
+        "container; same address and password. New password: a new root password is set and "
+        "sent (the old one stops working). Change image / Change ports: for a fee, after an "
+        "admin approves. Withdraw: cancel a request that still waits, free of charge. "
+        "Release: end a rental early.\n\n"
+        "<b>Lost your password?</b> The password message is deleted after a while. Press New "
+        "password in /my to get a new one, or send your SSH public key (see /keys) and log in "
+        "with it from then on.\n\n"
+        "<b>Where your data is safe</b>\n"
+        "Files in <code>/workspace</code> survive restarts, image and port changes and expiry "
+        "(and are kept for a while after a rental ends). Changes elsewhere (installed packages, "
+        "…) are lost when the image changes or the container is made anew."
     ),
     "cmd_start": "Start and show the menu",
     "cmd_request": "Rent GPUs",
@@ -302,4 +317,115 @@ MESSAGES.update({
     "key_removed": "Key <code>{fingerprint}</code> removed from your rentals.",
     "cmd_keys": "My SSH keys",
     "cmd_lang": "中文 / English",
+    "my_cost": "Cost so far: {cost}",
+    "my_gpus": "GPU ids: {gpus}",
+    "my_ports": "Extra ports (container→host): {ports}",
+    "my_left": "Time left: {left}",
+    "my_left_dhm": "{d} d {h} h {m} min",
+    "my_queue": "Queue position {position}; expected start {eta} (lab time)",
+    "lang_set": "OK, I will speak English from now on. /help shows what I can do.",
+    "lang_bad": "Write /lang zh or /lang en (or /lang alone to switch).",
+})
+
+# --- the admin console (issue 10) -----------------------------------------------------------
+MESSAGES.update({
+    "cmd_rentals": "Rentals by state (admins)",
+    "cmd_rental": "One rental in detail: /rental R12",
+    "cmd_queue": "The waitlist (admins)",
+    "cmd_users": "Students (admins)",
+    "cmd_user": "One student: /user 12 or /user @name",
+    "cmd_broadcast": "Message every student with a rental",
+    "cmd_maintenance": "Maintenance mode: on [text] | off",
+    "cmd_audit": "Audit trail: /audit [R12 | @name]",
+    "blocked_why": "Your account is blocked, so you cannot request, extend or change rentals. Reason: {reason}\nPlease contact the lab admin.",
+    "req_maintenance_text": "🛠 New requests are paused for maintenance: {text}",
+    "ac_rentals_usage": "Usage: /rentals [active|queued|pending|expired|failed|all]",
+    "ac_rentals_head": "<b>Rentals: {which}</b> ({total}) · page {page}/{pages}",
+    "ac_rentals_none": "None.",
+    "ac_rental_usage": "Usage: /rental R12",
+    "ac_no_rental": "There is no rental {ref}.",
+    "ac_rental_card": "<b>{ref}</b> · {state}\nStudent: {who} (<code>{tid}</code>, #{uid}) {blocked}\nImage: <code>{image}</code>\n{gpus} GPU on {host} (GPUs {held}) · ports {ports}\nPlan: {plan} · {price} · ledger on it: {paid}\nStarted: {started} · ends: {ends}",
+    "ac_user_blocked_mark": "⛔ blocked",
+    "ac_btn_stop": "⏸ Stop",
+    "ac_btn_start": "▶️ Start",
+    "ac_btn_restart": "🔄 Restart",
+    "ac_btn_endr": "⏹ End now + refund",
+    "ac_btn_end": "⏹ End now, no refund",
+    "ac_btn_x1d": "🎁 +1 day free",
+    "ac_btn_x7d": "🎁 +7 days free",
+    "ac_btn_rm": "🗑 Remove container",
+    "ac_btn_cancel": "✖️ Cancel it",
+    "ac_btn_msg": "✉️ Message student",
+    "ac_btn_user": "👤 Student",
+    "ac_btn_yes": "Yes, do it",
+    "ac_btn_back": "Back",
+    "ac_not_now": "{ref} is {state}: that cannot be done now.",
+    "ac_ask_stop": "Stop {ref} of {who} now? The container stops and its GPUs go back to the pool; files are kept, Start brings it back until its end.",
+    "ac_ask_start": "Start {ref} of {who} again, until its end?",
+    "ac_ask_restart": "Restart the container of {ref} ({who})? Running programs stop.",
+    "ac_ask_endr": "End {ref} of {who} now and credit the unused time back?",
+    "ac_ask_end": "End {ref} of {who} now, without a refund?",
+    "ac_ask_x1d": "Give {ref} of {who} one more day for free?",
+    "ac_ask_x7d": "Give {ref} of {who} seven more days for free?",
+    "ac_ask_rm": "Remove the stopped container of {ref} ({who})? /workspace stays on the host.",
+    "ac_ask_cancel": "Cancel {ref} of {who}, still waiting for GPUs? Its charge is given back.",
+    "ac_working": "Working on {ref}…",
+    "ac_failed": "{ref}: Docker refused: {reason}",
+    "ac_start_no_time": "{ref} has no time left: give it free time (+1 day) instead, which starts it.",
+    "ac_done_restart": "✅ {ref} restarted.",
+    "ac_done_extend": "✅ {ref} now ends {until} (free; recorded at ¥0 in the ledger).",
+    "ac_done_end": "✅ {ref} ended; credited back: {refund}.",
+    "ac_done_stop": "✅ {ref} stopped; its GPUs are free.",
+    "ac_done_start": "✅ {ref} runs again.",
+    "ac_done_cancel": "✅ {ref} cancelled; its charge was given back.",
+    "ac_told_restart": "🔄 An admin restarted the container of {ref}. Your /workspace files are kept.",
+    "ac_told_stop": "⏸ An admin stopped {ref}. Your files are kept; the admin can start it again.",
+    "ac_told_start": "▶️ An admin started {ref} again. Same address, ports and password.",
+    "ac_told_extend": "🎁 An admin gave {ref} more time for free: it now ends {until}.",
+    "ac_told_end": "⏹ An admin ended {ref}. Your /workspace files stay on the host. Credited back: {refund}.",
+    "ac_told_cancel": "✖️ An admin cancelled {ref} while it waited for GPUs; its charge was given back.",
+    "ac_users_head": "<b>Students</b> ({total}) · page {page}/{pages}",
+    "ac_user_usage": "Usage: /user 12 (our id), /user 123456789 (Telegram id) or /user @name",
+    "ac_no_user": "No student {who}.",
+    "ac_user_card": "<b>#{uid} {who}</b> · <code>{tid}</code> · {role}\nBalance: {balance} · open orders: {open}",
+    "ac_user_blocked": "⛔ Blocked: {reason}",
+    "ac_btn_block": "⛔ Block",
+    "ac_btn_unblock": "✅ Unblock",
+    "ac_btn_refund": "💸 Refund",
+    "ac_btn_adjust": "± Adjust balance",
+    "ac_prompt_block": "Why block {who}? Type the reason (they will see it), or /cancel.",
+    "ac_prompt_unblock": "Unblock {who}: type a short note (they will see it), or /cancel.",
+    "ac_prompt_refund": "Refund to {who}: type the amount and the reason, e.g. <code>50 unused days</code>, or /cancel.",
+    "ac_prompt_adjust": "Adjust {who}'s balance: type <code>+20 reason</code> (in their favour) or <code>-20 reason</code> (against them), or /cancel.",
+    "ac_prompt_msg": "Type the message for {who}, or /cancel.",
+    "ac_bad_text": "Type some text (at most {limit} characters), or /cancel.",
+    "ac_told_message": "✉️ Message from the lab admin:\n{text}",
+    "ac_done_msg": "✅ Sent to {who}.",
+    "ac_block_admin": "Admins cannot be blocked; take them out of the config instead.",
+    "ac_block_same": "Nothing to do: the account is in that state already.",
+    "ac_told_block": "⛔ Your account was blocked by the lab admin: {reason}\nYou cannot request, extend or change rentals until it is unblocked.",
+    "ac_told_unblock": "✅ Your account was unblocked: {reason}",
+    "ac_done_block": "⛔ {who} is blocked.",
+    "ac_done_unblock": "✅ {who} is unblocked.",
+    "ac_bad_amount": "Not done: {why}. Type it again, or /cancel.",
+    "ac_told_refund": "💸 The lab refunded you {amount} ({reason}). Balance now: {balance} (see /bill).",
+    "ac_told_adjust": "± The lab adjusted your balance by {amount} ({reason}). Balance now: {balance} (see /bill).",
+    "ac_done_refund": "✅ Refunded {amount} to {who}; balance now {balance}.",
+    "ac_done_adjust": "✅ Adjusted {who} by {amount}; balance now {balance}.",
+    "ac_typed_cancelled": "OK, nothing was done.",
+    "ac_typed_expired": "Nothing was typed in time; press the button again.",
+    "ac_queue_none": "Nobody is waiting for GPUs.",
+    "ac_queue_head": "<b>Waiting for GPUs</b> ({n}), first served first:",
+    "ac_btn_up": "⬆️ {ref}",
+    "ac_btn_cancel_ref": "✖️ {ref}",
+    "ac_queue_not_moved": "{ref} is not waiting, or first already.",
+    "ac_broadcast_usage": "Usage: /broadcast TEXT (students with a live rental) or /broadcast all TEXT (everyone); at most {limit} characters.",
+    "ac_broadcast_sending": "Sending…",
+    "ac_broadcast_message": "📢 From the lab admin:\n{text}",
+    "ac_broadcast_done": "📢 Delivered to {sent} of {total}.",
+    "ac_broadcast_missed": "Not reached: {who}",
+    "ac_maintenance_usage": "Usage: /maintenance on [TEXT] | off",
+    "ac_maintenance_on": "🛠 Maintenance is ON: new requests are refused with: {text}\nRunning rentals are untouched.",
+    "ac_maintenance_off": "Maintenance is off: requests are open.",
+    "ac_audit_head": "<b>Audit</b> ({n} entries, oldest first):",
 })

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot import auth
 from bot.errors import UserError
-from bot.i18n import esc, t
+from bot.i18n import LANGUAGES, esc, t
 from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.usecases import admins, approve, container, keyring
@@ -191,3 +191,13 @@ async def new_password_and_tell(services: Services, rental_id: int, user: User,
         await new_password(services, rental_id, user, services.clock.now(), seen)
     except UserError as error:
         await services.notifier.send(user.telegram_id, error.render(user.language))
+
+
+def switch_language(user: User, asked: str) -> str:
+    """``/lang`` alone switches between Chinese and English; ``/lang zh|en`` picks one. The
+    answer, in the new language."""
+    wanted = asked.strip().lower()[:8] or ("en" if user.language == "zh" else "zh")
+    if wanted not in LANGUAGES:
+        raise UserError("lang_bad")
+    selfservice.set_language(user, wanted)
+    return t(wanted, "lang_set")

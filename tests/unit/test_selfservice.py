@@ -63,7 +63,7 @@ async def test_a_container_that_is_gone_is_made_again_from_its_image_with_a_new_
     new = runtime.boxes[after.container_id].spec
     assert new.image == rental.image_ref and new.gpu_ids == old.spec.gpu_ids
     assert new.ports == old.spec.ports and new.workspace_dir == old.spec.workspace_dir
-    assert new.env["JUPYTER_TOKEN"]  # a fresh token, never an open Jupyter
+    assert new.jupyter_token and not new.env  # a fresh token, never an open Jupyter
     assert after.password_hash != rental.password_hash
     creds = notes(svc).to(STUDENT, "ssh root@")
     assert len(creds) == 2 and creds[-1].text != creds[0].text
@@ -196,3 +196,29 @@ async def test_a_stranger_cannot_withdraw_a_request(svc: Services) -> None:
     with pytest.raises(UserError):
         await selfservice.withdraw(svc, rental.id, student(OTHER), START)
     assert Rental.get_by_id(rental.id).state == State.PENDING.value
+
+
+# --- /lang and /my ---------------------------------------------------------------------------
+
+def test_lang_switches_and_stays_switched(svc: Services) -> None:
+    from models.tables import User
+
+    user = student()  # registered in English
+    assert "以后我将使用中文" in selfservice.switch_language(user, "")
+    assert User.get_by_id(user.id).language == "zh"
+    assert "English" in selfservice.switch_language(User.get_by_id(user.id), "")
+    assert User.get_by_id(user.id).language == "en"
+    with pytest.raises(UserError):
+        selfservice.switch_language(User.get_by_id(user.id), "fr")
+    assert student().language == "en"  # coming back does not undo it
+
+
+async def test_my_details_show_gpus_time_left_and_cost_so_far(svc: Services) -> None:
+    from bot.usecases.my_view import details
+
+    rental = await rent(svc)
+    ledger.charge(student(), 7500, "R1", START, rental=rental)
+    ledger.credit(student(), 500, "back", START, rental=rental)
+    text = details(svc, rental, "en", START + timedelta(hours=1))
+    assert "GPU ids: 0,1" in text and "Time left: 2 d 23 h 0 min" in text
+    assert "Cost so far: ¥70.00" in text
