@@ -13,7 +13,7 @@ from docker.types import DeviceRequest, Ulimit
 from docker_ops.engine import Engine
 from docker_ops.entry import ENTRY_SCRIPT
 from docker_ops.errors import ContainerGoneError, DockerOpsError
-from docker_ops.password import set_root_password
+from docker_ops.password import set_jupyter_token, set_root_password
 from docker_ops.ready import wait_ready
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ __all__ = [
     "container_exists",
     "create_and_start",
     "create_kwargs",
+    "derived_limits",
     "inspect_state",
     "list_ours",
     "logs",
@@ -47,6 +48,7 @@ DEFAULT_ULIMITS: dict[str, tuple[int, int]] = {
     "stack": (STACK_BYTES, STACK_BYTES),
 }
 COMMIT_TIMEOUT = 1800.0  # committing a container with a big writable layer takes minutes
+DEFAULT_PIDS_LIMIT = 8192  # a fork bomb stops here, not at the host's pid_max
 
 
 @dataclass
@@ -63,6 +65,22 @@ class ContainerSpec:
     mem_limit: str | None = None
     nano_cpus: int | None = None
     ulimits: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_ULIMITS))
+    jupyter_token: str = ""  # handed over by exec after the start, never in the environment
+    pids_limit: int | None = DEFAULT_PIDS_LIMIT
+    no_new_privileges: bool = True
+
+
+# Unset limits are the rental's share of the host: its GPUs out of the host's, of the host's
+# memory less headroom for the host itself (dockerd, sshd, page cache) and of its CPUs.
+HOST_MEMORY_SHARE = 0.9
+
+
+def derived_limits(mem_total: int, ncpu: int, gpus: int, host_gpus: int) -> tuple[int, int]:
+    """(memory bytes, nano CPUs) for a rental of ``gpus`` on a host of ``host_gpus``."""
+    share = min(1.0, gpus / host_gpus) if gpus > 0 and host_gpus > 0 else 1.0
+    memory = int(mem_total * HOST_MEMORY_SHARE * share)
+    nano_cpus = max(int(ncpu * share * 1e9), 10**8)  # never below a tenth of a CPU
+    return memory, nano_cpus
 
 
 @dataclass(frozen=True)
@@ -89,7 +107,14 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         ],
         "restart_policy": {"Name": "unless-stopped"},
         "detach": True,
+        # Nothing of the host: no host namespaces, devices, socket or other mounts, no extra
+        # capabilities; setuid programs cannot gain more than root in the container has.
+        "privileged": False,
     }
+    if spec.no_new_privileges:
+        kwargs["security_opt"] = ["no-new-privileges"]
+    if spec.pids_limit:
+        kwargs["pids_limit"] = spec.pids_limit
     if spec.gpu_ids:
         kwargs["device_requests"] = [
             DeviceRequest(device_ids=list(spec.gpu_ids), capabilities=[["gpu"]])
@@ -106,6 +131,8 @@ async def create_and_start(engine: Engine, spec: ContainerSpec) -> str:
     cid: str = await engine.call("create", lambda c: c.containers.create(**kwargs).id)
     try:
         await engine.call("start", lambda c: c.api.start(cid))
+        if spec.jupyter_token:
+            await set_jupyter_token(engine, cid, spec.jupyter_token)
     except BaseException:
         await _discard(engine, cid)
         raise

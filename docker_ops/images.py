@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "image_present",
     "parse_image_ref",
     "pull",
+    "pull_pinned",
     "registry_allowed",
 ]
 
@@ -83,13 +85,19 @@ def pull_error(ref: str, message: str, status_code: int | None = None) -> ImageP
     return ImagePullError(f"could not pull {ref}: {message}", transient=transient)
 
 
-def _pull(client: docker.DockerClient, ref: ImageRef, on_progress: Progress | None) -> None:
-    progress = PullProgress()
+_DIGEST_EVENT = re.compile(r"Digest: (sha256:[0-9a-f]{64})")
+
+
+def _pull(client: docker.DockerClient, ref: ImageRef, on_progress: Progress | None) -> str:
+    """Pull; returns the manifest digest the registry answered with ("" if it named none)."""
+    progress, digest = PullProgress(), ""
     try:
         stream = client.api.pull(ref.name, tag=ref.digest or ref.tag, stream=True, decode=True)
         for event in stream:
             if event.get("error"):
                 raise pull_error(str(ref), str(event["error"]))
+            found = _DIGEST_EVENT.match(str(event.get("status") or ""))
+            digest = found.group(1) if found else digest
             changed = progress.feed(event)
             if changed and on_progress:
                 on_progress(*changed)
@@ -97,6 +105,7 @@ def _pull(client: docker.DockerClient, ref: ImageRef, on_progress: Progress | No
         raise pull_error(str(ref), str(exc.explanation or exc), exc.status_code) from exc
     if on_progress:
         on_progress(*progress.finish())
+    return digest
 
 
 def _parse_for_pull(ref: str) -> ImageRef:
@@ -111,6 +120,20 @@ async def pull(engine: Engine, ref: str, on_progress: Progress | None = None) ->
     parsed = _parse_for_pull(ref)
     await engine.call("pull", lambda c: _pull(c, parsed, on_progress), timeout=PULL_TIMEOUT)
     logger.info("pulled %s on %s", parsed, engine.name)
+
+
+async def pull_pinned(engine: Engine, ref: str, on_progress: Progress | None = None) -> str:
+    """Pull ``ref`` from its registry whatever the host has, and return ``name@sha256:…``: the
+    digest just pulled, so the container runs exactly that, never a local image that merely
+    carries the name (such as one another rental made)."""
+    parsed = _parse_for_pull(ref)
+    digest = await engine.call("pull", lambda c: _pull(c, parsed, on_progress),
+                               timeout=PULL_TIMEOUT)
+    digest = digest or parsed.digest or ""
+    if not digest:
+        raise ImagePullError(f"the registry named no digest for {parsed}", transient=True)
+    logger.info("pulled %s on %s as %s", parsed, engine.name, digest)
+    return f"{parsed.name}@{digest}"
 
 
 def _present(client: docker.DockerClient, ref: str) -> bool:

@@ -1,8 +1,9 @@
-"""Set root's password through `docker exec` stdin.
+"""Set root's password, and hand Jupyter its token, through `docker exec` stdin.
 
-The password travels only on the exec's stdin: never on a command line, in the container's
-environment, or in a log line. `container.exec_run(stdin=True)` hangs forever, so this uses
-the low-level exec API and half-closes the hijacked socket itself.
+Both travel only on the exec's stdin: never on a command line, in the container's
+environment (which `docker inspect` and a commit's config show), or in a log line.
+`container.exec_run(stdin=True)` hangs forever, so this uses the low-level exec API and
+half-closes the hijacked socket itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import docker
 
 from docker_ops.engine import Engine
+from docker_ops.entry import TOKEN_DIR, TOKEN_FILE
 from docker_ops.errors import ContainerStartError
 
 logger = logging.getLogger(__name__)
@@ -71,11 +73,38 @@ def _exit_code(client: docker.DockerClient, exec_id: str) -> int | None:
         time.sleep(0.05)
 
 
-def _chpasswd(client: docker.DockerClient, cid: str, password: str, timeout: float) -> int | None:
-    exec_id = client.api.exec_create(cid, ["chpasswd"], stdin=True, user="root")["Id"]
+def _feed(client: docker.DockerClient, cid: str, argv: list[str], payload: bytes,
+          timeout: float) -> int | None:
+    exec_id = client.api.exec_create(cid, argv, stdin=True, user="root")["Id"]
     sock = client.api.exec_start(exec_id, socket=True)
-    _send_and_drain(sock, f"root:{password}\n".encode(), timeout)
+    _send_and_drain(sock, payload, timeout)
     return _exit_code(client, exec_id)
+
+
+def _chpasswd(client: docker.DockerClient, cid: str, password: str, timeout: float) -> int | None:
+    return _feed(client, cid, ["chpasswd"], f"root:{password}\n".encode(), timeout)
+
+
+# Our own words, no input: the token comes on stdin. Written beside and renamed, so the entry
+# script never reads half a token.
+_WRITE_TOKEN = (f"umask 077 && mkdir -p {TOKEN_DIR} && chmod 0700 {TOKEN_DIR} && "
+                f"cat > {TOKEN_FILE}.new && mv -f {TOKEN_FILE}.new {TOKEN_FILE}")
+
+
+async def set_jupyter_token(engine: Engine, cid: str, token: str) -> None:
+    """Write the Jupyter token to a file only root in the container can read; the entry
+    script starts Jupyter once it is there."""
+    if not token or any(ch in token for ch in "\n\r\0"):
+        raise ValueError("the token must be non-empty and on one line")
+    code: int | None = None
+    for _attempt in range(ATTEMPTS):
+        code = await engine.call("jupyter token", lambda c: _feed(
+            c, cid, ["/bin/sh", "-c", _WRITE_TOKEN], token.encode(), engine.conn.timeout))
+        if code == 0:
+            return
+        await asyncio.sleep(RETRY_DELAY)
+    raise ContainerStartError(f"could not hand Jupyter its token in the container on "
+                              f"{engine.name} (exit code {code})")
 
 
 async def set_root_password(engine: Engine, cid: str, password: str) -> None:

@@ -8,11 +8,11 @@ import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.config import HostConfig
 from bot.ports import ContainerDeath, GpuReading, Progress, RunSpec, RuntimeFaultError
-from docker_ops import containers, events, execs, images, trial
+from docker_ops import containers, events, execs, helper, images, trial
 from docker_ops.engine import Engine, HostConn, HostInfo
 from docker_ops.errors import (
     ContainerGoneError,
@@ -34,7 +34,6 @@ T = TypeVar("T")
 
 WATCH_FIRST_RETRY_S = 2.0
 WATCH_MAX_RETRY_S = 60.0
-HELPER_TIMEOUT = 3600.0  # deleting a big workspace takes a while
 _DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 _KINDS: tuple[tuple[type[DockerOpsError], str], ...] = (
@@ -175,14 +174,14 @@ class DockerRuntime:
                 for g in found]
 
     async def remove_dir(self, host: str, image: str, root: str, name: str) -> None:
-        argv = ["rm", "-rf", "--", f"/ws/{_dir_name(name)}"]
-        await self._do(host, lambda e: _helper(e, image, {root: "/ws"}, argv))
+        path = f"{root.rstrip('/')}/{_dir_name(name)}"
+        await self._do(host, lambda e: helper.delete_dir(e, image, path))
 
     async def move_dir(self, host: str, image: str, root: str, name: str, dest_root: str,
                        dest_name: str) -> None:
-        argv = ["mv", "--", f"/ws/{_dir_name(name)}", f"/archive/{_dir_name(dest_name)}"]
-        binds = {root: "/ws", dest_root: "/archive"}
-        await self._do(host, lambda e: _helper(e, image, binds, argv, absent_ok=True))
+        path = f"{root.rstrip('/')}/{_dir_name(name)}"
+        dest = f"{dest_root.rstrip('/')}/{_dir_name(dest_name)}"
+        await self._do(host, lambda e: helper.archive_dir(e, image, path, dest))
 
     async def watch_deaths(self, host: str, on_death: Callable[[ContainerDeath], None]) -> None:
         engine, pause = self.engine(host), WATCH_FIRST_RETRY_S
@@ -239,31 +238,4 @@ def _dir_name(name: str) -> str:
     if not _DIR_NAME.fullmatch(name) or ".." in name:
         raise RuntimeFaultError("start", f"refusing odd directory name {name!r}", transient=False)
     return name
-
-
-def _run_helper(client: Any, image: str, binds: dict[str, str],
-                argv: list[str]) -> tuple[int, str]:
-    """A throwaway container that runs ``argv`` (no shell) with host directories bound."""
-    volumes = {src: {"bind": dst, "mode": "rw"} for src, dst in binds.items()}
-    box = client.containers.create(image, command=argv[1:], entrypoint=[argv[0]], user="0:0",
-                                   volumes=volumes, network_disabled=True,
-                                   labels={"gpurent.helper": argv[0]})
-    try:
-        box.start()
-        code = int(box.wait().get("StatusCode", -1))
-        output = bytes(box.logs(stdout=True, stderr=True)).decode("utf-8", "replace")
-    finally:
-        box.remove(force=True)
-    return code, output
-
-
-async def _helper(engine: Engine, image: str, binds: dict[str, str], argv: list[str],
-                  absent_ok: bool = False) -> None:
-    code, output = await engine.call(f"helper {argv[0]}",
-                                     lambda c: _run_helper(c, image, binds, argv),
-                                     timeout=HELPER_TIMEOUT)
-    if code == 0 or (absent_ok and "No such file" in output):
-        return
-    raise DockerOpsError(f"{argv[0]} on host {engine.name} exited {code}: {output[-300:]}",
-                         transient=True)
 

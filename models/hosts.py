@@ -54,6 +54,11 @@ def free_gpus(include_unreachable: bool = False) -> dict[str, list[str]]:
             for u in usage() if u.host.reachable or include_unreachable}
 
 
+def gpu_count(name: str) -> int:
+    """How many GPUs the host of that name has (0 when it is not recorded)."""
+    return int(Gpu.select().join(Host).where(Host.name == name).count())
+
+
 def capacity() -> int:
     """The most GPUs one enabled host has (free or not): the biggest request we can ever run."""
     per_host = Gpu.select(fn.COUNT(Gpu.id)).join(Host).where(Host.enabled).group_by(Gpu.host)

@@ -10,6 +10,7 @@ from bot.config.reader import Reader, bounded_int, port, shown, size
 DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
 MAX_MEMLOCK = 2**63 - 1  # the ulimit is a signed 64-bit value in the engine
 MAX_CPUS_PER_GPU = 1024.0
+MIN_PIDS, MAX_PIDS = 64, 4194304  # below 64 sshd and a shell hardly run; above: the kernel's max
 _GPU_ID = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is true
 
 
@@ -29,6 +30,8 @@ class HostConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     insecure_tcp: bool = False  # tcp:// without TLS, accepted only when the config says so
+    pids_limit: int = 8192  # processes and threads per container: a fork bomb stops there
+    no_new_privileges: bool = True  # setuid programs in a container gain nothing
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def parse_host(r: Reader) -> HostConfig:
         shm_size=size(r, "shm_size") if "shm_size" in r.data else "16g",
         tls_ca=r.get("tls_ca", str), tls_cert=r.get("tls_cert", str), tls_key=r.get("tls_key", str),
         insecure_tcp=_insecure_tcp(r, url),
+        pids_limit=r.whole("pids_limit", 8192, MIN_PIDS, MAX_PIDS),
+        no_new_privileges=r.get("no_new_privileges", bool, True),
     )
 
 

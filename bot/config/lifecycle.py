@@ -15,6 +15,8 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_DURATION = timedelta(days=365)
 MAX_RETENTION_DAYS = 3650
 MIN_SAMPLE_EVERY = timedelta(seconds=30)  # each sample reads every host's GPUs
+# The workspace helper, pinned: "name@sha256:<digest>" (as pulled) or an image ID "sha256:<id>".
+_PINNED = re.compile(r"(?:[a-z0-9][a-z0-9._/:-]{0,254}@)?sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class LifecycleConfig:
     workspace_retention: timedelta | None = timedelta(days=30)  # None: keep forever
     workspace_warnings: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1))
     archive_dir: str = ""  # on each host; "" deletes instead of moving
+    # The image that deletes/archives workspaces, present on every host; "": the catalogue's
+    # first image (an admin's choice too, but not pinned: `gpurent check` says so).
+    helper_image: str = ""
     idle_util_percent: float = 5.0
     idle_memory_percent: float = 10.0
     idle_window: timedelta = timedelta(hours=2)
@@ -90,6 +95,14 @@ def _sampling(r: Reader) -> tuple[timedelta, timedelta]:
     return sample_every, idle_window
 
 
+def _helper_image(r: Reader) -> str:
+    value = r.get("helper_image", str, "").strip()
+    if value and not _PINNED.fullmatch(value):
+        raise r.fail("helper_image", f"{shown(value)} is not pinned: use \"name@sha256:<digest>\" "
+                     "or an image ID \"sha256:<id>\" (docker images --digests shows them)")
+    return value
+
+
 def parse_lifecycle(r: Reader) -> LifecycleConfig:
     base = LifecycleConfig()
     container_days = _days(r, "container_retention_days", 7, 1)
@@ -108,6 +121,7 @@ def parse_lifecycle(r: Reader) -> LifecycleConfig:
         workspace_retention=timedelta(days=workspace_days) if workspace_days else None,
         workspace_warnings=_offsets(r, "workspace_warnings", base.workspace_warnings),
         archive_dir=archive.rstrip("/"),
+        helper_image=_helper_image(r),
         idle_util_percent=_percent(r, "idle_util_percent", base.idle_util_percent),
         idle_memory_percent=_percent(r, "idle_memory_percent", base.idle_memory_percent),
         idle_window=idle_window, sample_every=sample_every,

@@ -20,8 +20,9 @@ from datetime import datetime
 from bot.config import HostConfig
 from bot.errors import UserError
 from bot.placement import pick_ports
-from bot.ports import RunSpec, RuntimeFaultError
+from bot.ports import Progress, RunSpec, RuntimeFaultError
 from bot.services import Services
+from docker_ops.imageref import parse_custom_ref, registry_allowed
 from models import hosts, locks, queries
 from models.tables import Rental, User
 
@@ -107,13 +108,39 @@ def _scale(size: str, n: int) -> str:
     return f"{int(digits) * n}{suffix}"
 
 
-async def create(services: Services, rental: Rental, c: Claim, token: str) -> str:
-    """Run the rental's container; a host port that turns out to be taken (outside our
-    records) is swapped for another, in the database first, and the run tried again; a
-    leftover of this rental holding its name is removed first."""
+def is_catalogue(services: Services, ref: str) -> bool:
+    return any(image.ref == ref for image in services.config.images)
+
+
+async def image_for_run(services: Services, host: str, ref: str,
+                        on_progress: Progress | None = None) -> str:
+    """What to run for ``ref`` on ``host``: a catalogue image as it is (pulled when absent);
+    a student's own reference always pulled from its (allowed) registry and run by the digest
+    just pulled, never an image that merely has that name on the host."""
+    if is_catalogue(services, ref):
+        await services.runtime.ensure_image(host, ref, on_progress)
+        return ref
+    try:
+        parsed = parse_custom_ref(ref)
+    except ValueError as exc:  # ReservedImageError too
+        raise RuntimeFaultError("pull", f"{ref}: {exc}", transient=False) from None
+    if not registry_allowed(parsed, services.config.rental.registry_allow):
+        raise RuntimeFaultError("pull", f"{ref}: its registry is not allowed",
+                                transient=False)
+    return await services.runtime.pull_pinned(host, str(parsed), on_progress)
+
+
+async def create(services: Services, rental: Rental, c: Claim, token: str,
+                 image: str | None = None) -> str:
+    """Run the rental's container (from ``image``, what :func:`image_for_run` gave, else the
+    rental's own reference); a host port that turns out to be taken (outside our records) is
+    swapped for another, in the database first, and the run tried again; a leftover of this
+    rental holding its name is removed first."""
     for attempt in range(PORT_TRIES):
+        spec = run_spec(rental, c, token)
+        spec = replace(spec, image=image) if image else spec
         try:
-            return str(await services.runtime.run(c.host.name, run_spec(rental, c, token)))
+            return str(await services.runtime.run(c.host.name, spec))
         except RuntimeFaultError as fault:
             if fault.kind == "name_in_use" and attempt == 0:
                 # Left by a process that died mid-way (its cleanup raced a start in progress).
@@ -184,6 +211,8 @@ async def recreate(services: Services, rental: Rental, gpus: list[str], now: dat
     if image is None:
         image = f"{revival_repository(rental)}:{tag}"
         await commit(services, rental, tag)
+    else:
+        image = await image_for_run(services, cfg.name, image)
     c = Claim(cfg, tuple(gpus), queries.rental_ports(rental))
     spec = replace(run_spec(rental, c, token=token), name=f"{container_name(rental)}-{tag}",
                    image=image)
@@ -308,6 +337,8 @@ async def replace_with(services: Services, rental: Rental, now: datetime, image:
     cfg = host_of(services, rental)
     c = Claim(cfg, tuple(queries.rental_gpus(rental)), ports or queries.rental_ports(rental))
     tag = image_tag("chg", now)
+    if not snapshot:  # pulled before the old one stops: a failed pull changes nothing
+        image = await image_for_run(services, cfg.name, image)
     spec = replace(run_spec(rental, c, token), name=f"{container_name(rental)}-{tag}",
                    image=image)
     await _stop_old(services, rental)

@@ -9,6 +9,7 @@ from typing import Any
 from bot.i18n import esc, t
 from bot.ports import DeliveryDelayedError
 from bot.services import Services
+from bot.usecases import container
 from models import views
 from models.tables import Rental
 
@@ -47,14 +48,16 @@ class StatusMessage:
 
 
 async def pull_with_progress(services: Services, status: StatusMessage, host: str,
-                             ref: str) -> None:
-    """Pull ``ref`` onto ``host`` if absent, editing the status at most every few seconds."""
+                             ref: str) -> str:
+    """Pull ``ref`` onto ``host`` (a catalogue image only when absent, a student's own always),
+    editing the status at most every few seconds; returns what to run
+    (:func:`bot.usecases.container.image_for_run`)."""
     latest: list[tuple[int, int]] = []
 
     def on_progress(done: int, total: int) -> None:  # runs in the SDK's worker thread
         latest.append((done, total))
 
-    pull = asyncio.ensure_future(services.runtime.ensure_image(host, ref, on_progress))
+    pull = asyncio.ensure_future(container.image_for_run(services, host, ref, on_progress))
     shown: tuple[int, int] | None = None
     last_edit = 0.0
     while not pull.done():
@@ -64,4 +67,4 @@ async def pull_with_progress(services: Services, status: StatusMessage, host: st
             shown = latest[-1]
             last_edit = now
             await status.show("prov_pulling", image=esc(ref), bar=bar(*shown))
-    await pull  # re-raises a pull failure
+    return await pull  # re-raises a pull failure

@@ -100,9 +100,10 @@ async def _build(services: Services, rental: Rental, c: Claim) -> bool:
     try:
         status = progress.StatusMessage(services, rental)
         await status.show("prov_placing", host=c.host.name, gpus=",".join(c.gpu_ids))
-        await progress.pull_with_progress(services, status, c.host.name, rental.image_ref)
+        image = await progress.pull_with_progress(services, status, c.host.name,
+                                                  rental.image_ref)
         token = cred.new_token()
-        cid = await container.create(services, rental, c, token)
+        cid = await container.create(services, rental, c, token, image)
         jupyter = await container.check_image(services, c.host.name, cid)
         password = cred.new_password()
         await services.runtime.set_root_password(c.host.name, cid, password)

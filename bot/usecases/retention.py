@@ -200,12 +200,15 @@ async def _clear_now(services: Services, host: Host, user: User, plan: Schedule,
                 host=esc(host.name), path=esc(_path(services, host, user)), archive=esc(archive))
 
 
+def helper_image(services: Services) -> str:
+    """The admin's workspace helper image; never a student's (it could bring its own ``rm``)."""
+    return services.config.lifecycle.helper_image or services.config.images[0].ref
+
+
 async def _delete_dir(services: Services, host: Host, user: User, now: datetime) -> None:
-    """Through a throwaway container on the host, from an image the host should have."""
+    """Through a throwaway container on the host, from the admin's helper image."""
     stamp = now.astimezone(services.config.tz).strftime("%Y%m%d-%H%M")
-    used = workspaces.last_image(host, user)
-    images = list(dict.fromkeys(([used] if used else []) + [i.ref for i in services.config.images]))
-    await container.clear_workspace(services, host.name, user, images, stamp)
+    await container.clear_workspace(services, host.name, user, [helper_image(services)], stamp)
 
 
 async def _tell(services: Services, user: User, key: str, buttons: Keyboard | None,

@@ -68,6 +68,12 @@ class FakeRuntime:
         self.images.add((host, ref))
         return True
 
+    async def pull_pinned(self, host: str, ref: str, on_progress: Progress | None) -> str:
+        self._call("pull_pinned", host, ref)
+        pinned = f"{ref.rsplit(':', 1)[0]}@sha256:{'ab' * 32}"
+        self.images.add((host, pinned))
+        return pinned
+
     async def run(self, host: str, spec: RunSpec) -> str:
         self._call("run", host, spec)
         cid = f"c{next(self.ids)}"

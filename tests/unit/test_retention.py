@@ -28,7 +28,7 @@ from tests.unit.test_lifecycle import (
 
 DAY = timedelta(days=1)
 WORKSPACE = ("h1", f"{ROOT}/u{STUDENT}")
-TF2 = "nvcr.io/nvidia/tensorflow:20.12-tf2-py3"
+PYTORCH = "nvcr.io/nvidia/pytorch:20.12-py3"
 
 
 
@@ -166,13 +166,18 @@ async def test_workspace_retention_0_keeps_workspaces_forever(database: str) -> 
     assert WORKSPACE in runtime.dirs and warnings(svc) == []
 
 
-async def test_the_helper_falls_back_to_another_image_on_the_host(
-        svc: Services, runtime: FakeRuntime) -> None:
+HELPER = f"docker.io/library/busybox@sha256:{'c' * 64}"
+
+
+async def test_the_helper_is_the_admins_pinned_image_never_the_students(
+        database: str) -> None:
+    runtime = FakeRuntime()
+    svc = make_services(runtime, helper_image=HELPER)
     rental, ended = await released(svc)
-    runtime.images = {("h1", TF2)}  # the rental's own image was removed from the host
+    runtime.images = {("h1", HELPER), ("h1", rental.image_ref)}
     for day in (23, 29, 30):
         await tick_at(svc, ended + DAY * day)
-    assert [c[2] for c in runtime.named("remove_dir")] == [rental.image_ref, TF2]
+    assert [c[2] for c in runtime.named("remove_dir")] == [HELPER]
     assert WORKSPACE not in runtime.dirs
 
 
@@ -186,7 +191,7 @@ async def test_a_workspace_that_cannot_be_deleted_is_retried_and_kept_meanwhile(
         await tick_at(svc, ended + 30 * DAY + timedelta(minutes=minutes))
     assert WORKSPACE in runtime.dirs and svc.notifier.to(STUDENT, "🗑") == []
     assert AuditEvent.select().where(AuditEvent.kind == "workspace_failed").count() == 1
-    runtime.images = {("h1", TF2)}
+    runtime.images = {("h1", PYTORCH)}  # no helper_image set: the catalogue's first
     await tick_at(svc, ended + 30 * DAY + timedelta(minutes=3))
     assert WORKSPACE not in runtime.dirs
 
