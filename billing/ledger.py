@@ -33,7 +33,9 @@ from models.tables import LedgerEntry, Rental, User
 
 CHARGE, PAYMENT, CREDIT, REFUND = "charge", "payment", "credit", "refund"
 ADJUST_CREDIT, ADJUST_DEBIT = "adjust_credit", "adjust_debit"
-SIGN = {PAYMENT: 1, CREDIT: 1, ADJUST_CREDIT: 1, CHARGE: -1, REFUND: -1, ADJUST_DEBIT: -1}
+GRANT = "grant"  # time given for free by an admin: recorded, worth nothing
+SIGN = {PAYMENT: 1, CREDIT: 1, ADJUST_CREDIT: 1, CHARGE: -1, REFUND: -1, ADJUST_DEBIT: -1,
+        GRANT: 0}
 DEBITS = frozenset(k for k, s in SIGN.items() if s < 0)
 _SIGNED = Case(LedgerEntry.kind, list(SIGN.items())) * LedgerEntry.amount
 MAX_REASON = 500
@@ -165,6 +167,19 @@ def adjust(user: User, amount_signed: int, reason: str, now: datetime,
     kind = ADJUST_CREDIT if amount_signed > 0 else ADJUST_DEBIT
     return _write(user, kind, abs(amount_signed), now, _clean_reason(reason, True),
                   created_by=created_by)
+
+
+def grant(user: User, rental: Rental, reason: str, now: datetime,
+          created_by: User) -> LedgerEntry:
+    """Time an admin gave for free (an extension): in the ledger at zero, so the bill and the
+    reports show it happened and that nothing was charged."""
+    with db.atomic():
+        entry = LedgerEntry.create(user=user, rental=rental, kind=GRANT, amount=0,
+                                   reason=_clean_reason(reason, True), reference="",
+                                   created_by=created_by, created_at=to_db(now))
+        entry.reference = order_ref(entry.id)
+        LedgerEntry.update(reference=entry.reference).where(LedgerEntry.id == entry.id).execute()
+    return entry
 
 
 def pay_order(order_id: int, now: datetime, created_by: User | None,

@@ -31,6 +31,7 @@ from bot.usecases.housekeeping import recover_interrupted, resume_approved
 from bot.usecases.reconcile import reconcile
 from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
 from handlers import changes as change_handlers
+from handlers import console as console_handlers
 from handlers import keys as key_handlers
 from handlers import selfservice as selfservice_handlers
 from handlers.common import CustomContext
@@ -69,6 +70,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     approval.register(app)
     rentals.register(app)
     admin.register(app)
+    console_handlers.register(app)
     lifecycle.register(app)
     billing.register(app)
     selfservice_handlers.register(app)

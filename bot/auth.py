@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.errors import UserError
-from models import rentals
+from bot.i18n import esc
+from models import rentals, settings
 from models.tables import Rental, User
 
 WHO = ("admin", "owner", "anyone")
@@ -26,6 +27,13 @@ def require_admin(config: Config, user: User | None) -> User:
     return user
 
 
+def refuse_blocked(user: User) -> None:
+    """A blocked student may not request, extend, revive or change anything: UserError that
+    says why (the reason the admin gave)."""
+    if user.blocked:
+        raise UserError("blocked_why", reason=esc(settings.block_reason(user)) or "—")
+
+
 def owns(user: User, rental: Rental) -> bool:
     return bool(rental.user_id == user.id)  # type: ignore[attr-defined]
 
@@ -35,6 +43,7 @@ def rental_for(config: Config, user: User, rental_id: int, admins_too: bool = Fa
     same refusal either way, so a guessed id tells a stranger nothing."""
     rental = rentals.find(rental_id)
     if rental is not None and owns(user, rental):
+        refuse_blocked(user)
         return rental
     if rental is not None and admins_too and not user.blocked and is_admin(config,
                                                                           user.telegram_id):

@@ -1,6 +1,9 @@
-"""Admin commands: /pending (cards again) and /hosts (who holds which GPU)."""
+"""Admin commands: /pending (cards again), /hosts (a table and a 24 h chart), /broadcast,
+/maintenance and /audit. The sender's id is checked against the configured admins first."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -10,8 +13,9 @@ from bot import auth
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
-from bot.usecases import admin_views, approve
+from bot.usecases import admin_views, approve, console_misc
 from handlers.common import Context, current_user
+from models.tables import User
 
 
 async def _admin_or_refuse(update: Update, context: Context) -> str | None:
@@ -48,6 +52,51 @@ async def hosts(update: Update, context: Context) -> None:
                                                   parse_mode=ParseMode.HTML)
 
 
+async def broadcast(update: Update, context: Context) -> None:
+    """Sent beside the chat (it is paced under Telegram's limits); the count follows."""
+    lang, message = await _admin_or_refuse(update, context), update.effective_message
+    if lang is None or message is None:
+        return
+    svc, admin = context.services, current_user(update, context)
+    try:
+        console_misc.parse_broadcast(message.text or "")
+    except UserError as error:
+        await message.reply_text(error.render(lang), parse_mode=ParseMode.HTML)
+        return
+    await message.reply_text(t(lang, "ac_broadcast_sending"))
+    svc.spawn(_broadcast(context, admin, message.text or "", message.chat_id), name="broadcast")
+
+
+async def _broadcast(context: Context, admin: User, text: str, chat_id: int) -> None:
+    svc = context.services
+    answer = await console_misc.broadcast(svc, admin, text, svc.clock.now())
+    await svc.notifier.send(chat_id, answer)
+
+
+async def maintenance(update: Update, context: Context) -> None:
+    await _answer(update, context, lambda user: console_misc.maintenance(
+        context.services.config, user, list(context.args or []), context.services.clock.now()))
+
+
+async def audit(update: Update, context: Context) -> None:
+    await _answer(update, context, lambda user: console_misc.audit(
+        context.services.config, user, list(context.args or [])))
+
+
+async def _answer(update: Update, context: Context, view: Callable[[User], str]) -> None:
+    lang, message = await _admin_or_refuse(update, context), update.effective_message
+    if lang is None or message is None:
+        return
+    try:
+        text = view(current_user(update, context))
+    except UserError as error:
+        text = error.render(lang)
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg, unused-ignore]
     app.add_handler(CommandHandler("pending", pending))
     app.add_handler(CommandHandler("hosts", hosts))
+    app.add_handler(CommandHandler("broadcast", broadcast))
+    app.add_handler(CommandHandler("maintenance", maintenance))
+    app.add_handler(CommandHandler("audit", audit))

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from billing.money import format_money
 from billing.plans import PlanError
 from billing.quote import QuoteError, hint, quote, unit_count
+from bot import auth
 from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
@@ -71,6 +72,7 @@ def extendable(rental_id: int, user: User) -> Rental:
     rental = rentals.owned_by(rental_id, user)
     if rental is None:
         raise UserError("my_unknown")
+    auth.refuse_blocked(user)
     if State(rental.state) not in EXTENDABLE:
         raise UserError("life_not_extendable", ref=rental.ref)
     return rental

@@ -9,11 +9,13 @@ from datetime import datetime
 
 from billing.plans import PlanError
 from billing.quote import Combination, Quote, QuoteError, hint, quote
+from bot import auth
 from bot.config import Config
 from bot.errors import UserError
+from bot.i18n import esc
 from bot.textinput import NumberError, ascii_digits, ascii_int, echo
 from docker_ops.imageref import ReservedImageError, parse_custom_ref, registry_allowed
-from models import hosts, rentals
+from models import hosts, rentals, settings
 from models.tables import Rental, User
 
 logger = logging.getLogger(__name__)
@@ -38,10 +40,12 @@ class Draft:
 
 def preflight(config: Config, user: User) -> None:
     """Refuse before any question is asked (and again at Confirm)."""
-    if user.blocked:
-        raise UserError("blocked")
+    auth.refuse_blocked(user)
     if config.rental.maintenance:
         raise UserError("req_maintenance")
+    said = settings.maintenance()  # switched on from the chat (/maintenance)
+    if said is not None:
+        raise UserError("req_maintenance_text", text=esc(said) or "—")
     pending = rentals.open_request(user)
     if pending is not None:
         raise UserError("req_has_pending", ref=pending.ref)

@@ -18,6 +18,8 @@ EXAMPLES: dict[str, tuple[Any, ...]] = {
     "rqx": (), "rst": (3,), "rstok": (3, 41), "pw": (3,), "pwok": (3, 41), "wd": (3,),
     "wdok": (3,), "ci": (3,), "cip": (3, "tf2"), "cic": (3,), "cp": (3,), "cs": (3, 8),
     "ca": (8,), "cr": (8,), "kdel": (5,),
+    "arl": ("expired", 2), "arc": (12,), "ara": (12, "endr"), "arok": (12, "x7d", 41),
+    "aul": (3,), "auc": (7,), "aua": (7, "refund"), "aqu": (12,), "aqx": (12,),
 }
 
 

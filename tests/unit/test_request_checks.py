@@ -84,7 +84,7 @@ def test_live_limit_and_block_are_enforced(database: str) -> None:
     assert refusal(uc.preflight, CONFIG, user) == "req_limit"
     user.blocked = True
     user.save()
-    assert refusal(uc.preflight, CONFIG, user) == "blocked"
+    assert refusal(uc.preflight, CONFIG, user) == "blocked_why"
 
 
 def test_ten_days_hint_the_cheaper_week_plus_days() -> None:
