@@ -99,8 +99,9 @@ async def check_host(runtime: DockerRuntime, config: Config, n: int, host: HostC
     listed = ", ".join(f"{g}{' ' + model if model else ''}" for g, model, _ in found)
     lines = [f"{head}, {len(gpus)} GPU(s): {listed}{f', labels {labels}' if labels else ''}"]
     image_lines, image, images_ok = await check_images(runtime, config, host)
+    helper_lines, helper_ok = await check_helper(runtime, config, host)
     spec_lines, spec_ok = await check_spec(runtime, n, host, gpus, image)
-    return lines + image_lines + spec_lines, images_ok and spec_ok
+    return lines + image_lines + helper_lines + spec_lines, images_ok and spec_ok and helper_ok
 
 
 def tls_files(n: int, host: HostConfig) -> list[str]:
@@ -145,6 +146,24 @@ async def check_images(runtime: DockerRuntime, config: Config,
     return [f"  images: MISSING on {host.name}: {names}: the first rental of each waits for "
             "a pull, which fails where the registry cannot be reached (pull it on the host, "
             "or drop it from [[images]])"], first, False
+
+
+async def check_helper(runtime: DockerRuntime, config: Config, host: HostConfig) -> Lines:
+    """The workspace helper image ([lifecycle] helper_image) must already be on the host: it is
+    never pulled, and without it no workspace is deleted or archived."""
+    image = config.lifecycle.helper_image
+    if not image:
+        first = config.images[0].ref
+        return [f"  helper image: not set; workspaces are deleted with {first}, not pinned "
+                "(set [lifecycle] helper_image = \"name@sha256:...\")"], True
+    try:
+        found = await runtime.has_image(host.name, image)
+    except RuntimeFaultError as fault:
+        return [f"  helper image: PROBLEM: {fault.message}"], False
+    if found:
+        return [f"  helper image: present ({image})"], True
+    return [f"  helper image: MISSING on {host.name}: {image} ([lifecycle] helper_image): no "
+            "workspace can be deleted or archived there until it is pulled on the host"], False
 
 
 def trial_spec(host: HostConfig, gpus: list[str], image: str) -> RunSpec:

@@ -56,6 +56,7 @@ class DockerRuntime:
         self.hosts = {h.name: h for h in hosts}
         self.probe = probe
         self.smi = SmiUsage()
+        self._gpu_counts: dict[str, int] = {}
         self.engines = {
             h.name: Engine(HostConn(name=h.name, docker_url=h.docker_url, tls_ca=h.tls_ca,
                                     tls_cert=h.tls_cert, tls_key=h.tls_key))
@@ -97,10 +98,20 @@ class DockerRuntime:
             return spec
         info = await self.info(host)
         memory, cpus = containers.derived_limits(info.mem_total, info.ncpu, len(spec.gpu_ids),
-                                                 spec.host_gpus)
+                                                 spec.host_gpus or await self._gpu_count(host))
         return dataclasses.replace(
             spec, mem_limit=spec.mem_limit if spec.mem_limit is not None else str(memory),
             nano_cpus=spec.nano_cpus if spec.nano_cpus is not None else cpus)
+
+    async def _gpu_count(self, host: str) -> int:
+        """The host's GPUs as NVML reads them (once); 0 (the whole host) when unreadable."""
+        if host not in self._gpu_counts:
+            try:
+                self._gpu_counts[host] = len(await self.gpus(host))
+            except (RuntimeFaultError, DockerOpsError) as exc:
+                logger.warning("GPUs of %s uncounted (%s): limits are the host's", host, exc)
+                return 0
+        return self._gpu_counts[host]
 
     async def try_spec(self, host: str, spec: RunSpec, without: frozenset[str] = frozenset(),
                        ) -> None:

@@ -23,7 +23,7 @@ from bot.placement import pick_ports
 from bot.ports import Progress, RunSpec, RuntimeFaultError
 from bot.services import Services
 from docker_ops.imageref import parse_custom_ref, registry_allowed
-from models import hosts, locks, queries
+from models import locks, queries
 from models.tables import Rental, User
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def run_spec(rental: Rental, c: Claim, token: str) -> RunSpec:
         workspace_dir=f"{h.workspace_root.rstrip('/')}/{workspace_name(user)}",
         env={}, jupyter_token=token, shm_size=h.shm_size, mem_limit=mem, nano_cpus=cpus,
         memlock=h.memlock, pids_limit=h.pids_limit, no_new_privileges=h.no_new_privileges,
-        host_gpus=len(h.gpus) if h.gpus is not None else hosts.gpu_count(h.name),
+        host_gpus=len(h.gpus) if h.gpus is not None else 0,  # 0: the runtime counts them
     )
 
 

@@ -79,7 +79,7 @@ class Rentals:
         return ops.ContainerSpec(
             name=name, image=IMAGE, hostname=suffix, labels={LABEL: name},
             gpu_ids=gpu_ids, ports=ports, workspace_dir=str(workspace),
-            env={"JUPYTER_TOKEN": secrets.token_hex(8)}, shm_size="256m", mem_limit=None,
+            env={}, jupyter_token=secrets.token_hex(8), shm_size="256m", mem_limit=None,
             nano_cpus=None, ulimits=host_ulimits(),
         )
 

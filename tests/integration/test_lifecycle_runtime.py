@@ -4,9 +4,13 @@ helper container, and revival by commit + recreate keeping system files and the 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import resource
 import secrets
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,10 @@ import pytest
 
 from bot.config import HostConfig
 from bot.ports import RunSpec, RuntimeFaultError
+from docker_ops import helper
+from docker_ops.engine import Engine, HostConn
+from docker_ops.entry import TOKEN_FILE
+from docker_ops.errors import DockerOpsError
 from docker_ops.runtime import DockerRuntime
 
 pytestmark = pytest.mark.rig
@@ -45,26 +53,68 @@ def helpers_left(rig_engine: Any) -> list[str]:
         client.close()
 
 
-async def test_a_workspace_is_deleted_through_a_helper_and_gone_counts_as_done(
+def hostile_workspace(path: Path) -> None:
+    """What a student's root can leave behind: files of another user in closed directories,
+    a sticky directory, a read-only file, a symlink pointing out of the workspace."""
+    (path / "deep").mkdir(parents=True)
+    (path / "deep" / "weights.bin").write_bytes(b"x" * 1000)
+    (path / ".hidden").write_text("dot")
+    (path / "sticky").mkdir()
+    (path / "sticky" / "theirs").write_text("t")
+    os.chmod(path / "sticky", 0o1777)
+    (path / "out").symlink_to("/etc")
+    for item in (path / "deep" / "weights.bin", path / "deep", path / "sticky" / "theirs"):
+        os.chown(item, 1000, 1000, follow_symlinks=False)
+    os.chown(path / "sticky", 1001, 1001)  # deleting "theirs" in it needs FOWNER
+    os.chmod(path / "deep" / "weights.bin", 0o400)
+    os.chmod(path / "deep", 0o700)
+
+
+async def test_a_workspace_is_emptied_through_a_helper_and_gone_counts_as_done(
         runtime: DockerRuntime, rig_engine: Any) -> None:
     root = Path(rig_engine.workspace_root)
-    (root / "u42" / "deep").mkdir(parents=True)
-    (root / "u42" / "deep" / "weights.bin").write_bytes(b"x" * 1000)
+    hostile_workspace(root / "u42")
     (root / "u43").mkdir()
+    (root / "u43" / "keep").write_text("other student")
     await runtime.remove_dir(rig_engine.name, IMAGE, str(root), "u42")
-    assert not (root / "u42").exists() and (root / "u43").exists()
+    # the helper sees only u42, so it cannot remove u42 itself: it is left empty
+    assert list((root / "u42").iterdir()) == [] and (root / "u43" / "keep").exists()
+    assert Path("/etc/hostname").exists()  # the symlink was removed, not followed
+    shutil.rmtree(root / "u42")
     await runtime.remove_dir(rig_engine.name, IMAGE, str(root), "u42")
+    assert not (root / "u42").exists()  # not made by the bind either
     assert helpers_left(rig_engine) == []
 
 
-async def test_a_workspace_is_moved_to_the_archive(runtime: DockerRuntime,
-                                                   rig_engine: Any, tmp_path: Path) -> None:
+async def test_without_its_capabilities_the_helper_cannot_delete_a_students_files(
+        rig_engine: Any) -> None:
+    path = Path(rig_engine.workspace_root) / "u45"
+    hostile_workspace(path)
+    engine = Engine(HostConn(rig_engine.name, rig_engine.docker_url))
+    try:
+        with pytest.raises(DockerOpsError):
+            await helper.run(engine, IMAGE, helper.Job(helper.DELETE_ARGV, str(path), ()))
+        assert (path / "deep" / "weights.bin").exists()
+        await helper.delete_dir(engine, IMAGE, str(path))  # DAC_OVERRIDE + FOWNER suffice
+        assert list(path.iterdir()) == []
+    finally:
+        engine.close()
+
+
+async def test_a_workspace_is_archived_with_owners_and_modes(
+        runtime: DockerRuntime, rig_engine: Any, tmp_path: Path) -> None:
     root, archive = Path(rig_engine.workspace_root), tmp_path / "archive"
-    (root / "u44").mkdir(parents=True)
+    hostile_workspace(root / "u44")
     (root / "u44" / "notes.txt").write_text("keep me")
     await runtime.move_dir(rig_engine.name, IMAGE, str(root), "u44", str(archive), "u44-x")
-    assert (archive / "u44-x" / "notes.txt").read_text() == "keep me"
-    assert not (root / "u44").exists()
+    kept = archive / "u44-x"
+    assert (kept / "notes.txt").read_text() == "keep me"
+    weights = (kept / "deep" / "weights.bin").stat()
+    assert (weights.st_uid, weights.st_mode & 0o777) == (1000, 0o400)
+    assert (kept / "sticky").stat().st_mode & 0o7777 == 0o1777
+    assert os.readlink(kept / "out") == "/etc"
+    assert list((root / "u44").iterdir()) == []
+    shutil.rmtree(root / "u44")
     await runtime.move_dir(rig_engine.name, IMAGE, str(root), "u44", str(archive), "u44-y")
     assert not (archive / "u44-y").exists() and helpers_left(rig_engine) == []
 
@@ -96,8 +146,8 @@ async def test_a_committed_container_comes_back_with_its_system_files_and_token(
     client = rig_engine.client()
     made: list[str] = []
     try:
-        old = await runtime.run(rig_engine.name, spec(rig_engine, name, IMAGE,
-                                                      {"JUPYTER_TOKEN": token}))
+        old = await runtime.run(rig_engine.name, replace(spec(rig_engine, name, IMAGE, {}),
+                                                         jupyter_token=token))
         made.append(old)
         assert client.containers.get(old).exec_run(["touch", "/root/installed"]).exit_code == 0
         await runtime.stop(rig_engine.name, old)
@@ -107,7 +157,10 @@ async def test_a_committed_container_comes_back_with_its_system_files_and_token(
         made.append(new)
         box = client.containers.get(new)
         assert box.exec_run(["ls", "/root/installed"]).exit_code == 0
-        assert f"JUPYTER_TOKEN={token}" in box.attrs["Config"]["Env"]
+        assert token not in json.dumps(box.attrs)  # not in the environment
+        assert token not in json.dumps(client.api.inspect_image("gpurent/r-test:rev1"))
+        # the root-only file came along in the commit: Jupyter starts with the same token
+        assert box.exec_run(["cat", TOKEN_FILE]).output.decode() == token
     finally:
         for cid in made:
             with contextlib.suppress(RuntimeFaultError):
