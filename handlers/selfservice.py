@@ -35,8 +35,9 @@ async def _confirm(context: Context, press: Press, ask: str, yes: cb.Kind, yes_t
 async def _working(context: Context, press: Press, key: str) -> bool:
     """Say the work has begun, or pop up why it will not (a second tap, a stale button)."""
     rental_id, seen = press.values
+    svc = context.services
     try:
-        uc.still_fresh(context.services, rental_id, press.user, seen)
+        uc.claim_press(svc, rental_id, press.user, seen, key, svc.clock.now())
     except UserError as error:
         await alert(press.query, error.render(press.user.language))
         return False

@@ -22,7 +22,7 @@ from bot.usecases import credentials as cred
 from bot.usecases.container import Claim
 from bot.usecases.provision import send_credentials
 from bot.usecases.release import credit_unused_days
-from models import locks, queries, rentals, selfservice, views
+from models import locks, notices, queries, rentals, selfservice, views
 from models.db import db
 from models.states import WITHDRAWABLE, State
 from models.tables import Rental, User
@@ -47,13 +47,16 @@ def running(rental: Rental, seen: int | None = None) -> Rental:
     return fresh
 
 
-def still_fresh(services: Services, rental_id: int, user: User, seen: int) -> None:
-    """Before a confirmed action starts: UserError when it is running already (the first of
-    two taps holds the rental) or done (the rental moved on since the confirmation)."""
+def claim_press(services: Services, rental_id: int, user: User, seen: int, what: str,
+                now: datetime) -> None:
+    """Before a confirmed action starts, in the chat's own turn: the first press of this
+    confirmation claims it (a once-only row), later ones get UserError (running already, or
+    done: the rental moved on since the confirmation was shown)."""
     rental = auth.rental_for(services.config, user, rental_id, admins_too=True)
-    if locks.held(rental.id):
-        raise UserError("ss_in_progress", ref=rental.ref)
     running(rental, seen)
+    if locks.held(rental.id) or not notices.claim(f"press:{what}:R{rental.id}:{seen}", now,
+                                                  rental):
+        raise UserError("ss_in_progress", ref=rental.ref)
 
 
 def version(services: Services, rental_id: int, user: User) -> int:

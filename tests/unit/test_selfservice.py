@@ -222,3 +222,17 @@ async def test_my_details_show_gpus_time_left_and_cost_so_far(svc: Services) -> 
     text = details(svc, rental, "en", START + timedelta(hours=1))
     assert "GPU ids: 0,1" in text and "Time left: 2 d 23 h 0 min" in text
     assert "Cost so far: ¥70.00" in text
+
+
+async def test_the_second_press_of_a_confirmation_is_refused_before_any_work(
+        svc: Services) -> None:
+    rental = await rent(svc)
+    seen = selfservice.version(svc, rental.id, student())
+    selfservice.claim_press(svc, rental.id, student(), seen, "restart", START)
+    with pytest.raises(UserError) as again:
+        selfservice.claim_press(svc, rental.id, student(), seen, "restart", START)
+    assert again.value.key == "ss_in_progress"
+    await selfservice.restart(svc, rental.id, student(), START, seen)
+    with pytest.raises(UserError) as stale:  # an old confirmation after the work was done
+        selfservice.claim_press(svc, rental.id, student(), seen, "password", START)
+    assert stale.value.key == "ss_done_already"
