@@ -186,3 +186,8 @@ class ContainerRuntime(Protocol):
     async def lock_password(self, host: str, cid: str) -> None:
         """Root's password stops working (key logins go on)."""
         ...
+
+    async def image_programs(self, host: str, image: str) -> set[str] | None:
+        """Which of ``sshd`` and ``jupyter-lab`` an image on the host has; None when the host
+        does not have the image."""
+        ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 import docker
+import docker.errors
 
 from docker_ops.engine import Engine
 from docker_ops.errors import ContainerStartError
@@ -99,3 +100,25 @@ async def remove_key(engine: Engine, cid: str, key: str) -> None:
 async def lock_password(engine: Engine, cid: str) -> None:
     """Root gets no usable password (hash ``*``): password logins stop, key logins go on."""
     await run_script(engine, cid, "turn password login off", "exec chpasswd -e", "root:*")
+
+
+def _probe_image(client: docker.DockerClient, image: str) -> set[str] | None:
+    try:
+        client.api.inspect_image(image)
+    except docker.errors.ImageNotFound:
+        return None
+    box = client.containers.create(image, entrypoint=["/bin/sh", "-c", PROBE_SCRIPT],
+                                   network_disabled=True, labels={"gpurent.helper": "probe"})
+    try:
+        box.start()
+        box.wait(timeout=60)
+        output = bytes(box.logs(stdout=True, stderr=False)).decode("utf-8", "replace")
+    finally:
+        box.remove(force=True)
+    return {line.strip() for line in output.splitlines() if line.strip()}
+
+
+async def image_programs(engine: Engine, image: str) -> set[str] | None:
+    """Which of ``sshd`` and ``jupyter-lab`` an image has, by a throwaway container that runs
+    nothing else (no network); None when the host does not have the image."""
+    return await engine.call("probe image", lambda c: _probe_image(c, image), timeout=90)

@@ -232,6 +232,9 @@ class DockerRuntime:
     async def lock_password(self, host: str, cid: str) -> None:
         await self._do(host, lambda e: execs.lock_password(e, cid))
 
+    async def image_programs(self, host: str, image: str) -> set[str] | None:
+        return await self._do(host, lambda e: execs.image_programs(e, image))
+
 
 def to_sdk_spec(spec: RunSpec) -> containers.ContainerSpec:
     return containers.ContainerSpec(

@@ -428,4 +428,8 @@ MESSAGES.update({
     "ac_maintenance_on": "🛠 Maintenance is ON: new requests are refused with: {text}\nRunning rentals are untouched.",
     "ac_maintenance_off": "Maintenance is off: requests are open.",
     "ac_audit_head": "<b>Audit</b> ({n} entries, oldest first):",
+    "card_image_ok": "✅ Rentable as it is: the image has sshd and Jupyter.",
+    "card_image_no_jupyter": "✅ Rentable as it is, SSH only: the image has sshd but no Jupyter.",
+    "card_image_no_sshd": "⛔ Not rentable as it is: the image has no OpenSSH server (sshd); it would fail at once.",
+    "card_image_unknown": "❔ Not on any server yet: checked right after the pull (an image without sshd fails within seconds, nothing charged).",
 })

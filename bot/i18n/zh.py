@@ -422,4 +422,8 @@ MESSAGES.update({
     "ac_maintenance_on": "🛠 维护模式已开启：新申请将被拒绝并显示：{text}\n运行中的租用不受影响。",
     "ac_maintenance_off": "维护模式已关闭：可以申请。",
     "ac_audit_head": "<b>审计</b>（{n} 条，按时间先后）：",
+    "card_image_ok": "✅ 可直接租用：镜像包含 sshd 和 Jupyter。",
+    "card_image_no_jupyter": "✅ 可直接租用，仅 SSH：镜像有 sshd，没有 Jupyter。",
+    "card_image_no_sshd": "⛔ 无法直接租用：镜像没有 OpenSSH 服务器（sshd），启动后会立即失败。",
+    "card_image_unknown": "❔ 尚未在任何服务器上：拉取后立即检查（没有 sshd 的镜像会在数秒内失败，不收费）。",
 })

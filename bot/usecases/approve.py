@@ -15,7 +15,7 @@ from bot.i18n import esc, t
 from bot.placement import best_fit
 from bot.ports import Keyboard
 from bot.services import Services
-from bot.usecases import admins, inventory
+from bot.usecases import admins, inventory, rentability
 from bot.usecases.users import display_name
 from models import queries, rentals, views
 from models.db import db
@@ -67,8 +67,10 @@ def reason_buttons(rental: Rental, lang: str) -> Keyboard:
 
 
 async def send_cards(services: Services, rental: Rental) -> None:
+    verdict = await rentability.verdict(services, rental.image_ref) if rental.custom_image else ""
     for chat_id, lang in admins.targets(services):
         text = card_text(services, rental, lang) + "\n" + where_text(rental, lang)
+        text += "\n" + t(lang, verdict) if verdict else ""
         message_id = await services.notifier.send(chat_id, text, card_buttons(rental, lang))
         if message_id is not None:
             views.remember_message(rental, "card", chat_id, message_id)

@@ -87,3 +87,14 @@ async def test_jupyter_gets_the_token_in_the_spelling_its_version_understands(
     token = creds["url"].split("token=")[1]
     saved = workspace(harness.rig, last_rental().host.name, 1103) / ".jupyter-token"
     assert saved.read_text() == token
+
+
+async def test_the_admin_card_of_a_custom_image_without_sshd_says_it_is_not_rentable(
+        harness: Harness) -> None:
+    custom = "nvcr.io/lab/nosshd:1"
+    images.derive(harness.rig, custom, images.NO_SSHD)
+    boss, _ = await harness.admins()
+    student = await harness.user(1104, "Wei", "en")
+    await request_rental(student, unit="hour", quantity=1, image=custom)
+    card = await boss.wait_message(predicate=lambda m: "Approve" in " ".join(m.buttons()))
+    assert "Not rentable as it is" in card.text and "sshd" in card.text

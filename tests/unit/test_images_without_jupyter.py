@@ -52,3 +52,17 @@ async def test_an_image_without_sshd_fails_at_once_with_the_reason_and_holds_not
     told = sent(svc).to(STUDENT, "could not be started")
     assert len(told) == 1 and "no OpenSSH server (sshd)" in told[0].text
     assert Rental.get_by_id(rental.id).failure == rental.failure
+
+
+async def test_the_admin_card_says_whether_a_custom_image_is_rentable_as_it_is(
+        svc: Services, runtime: FakeRuntime) -> None:
+    from bot.usecases import rentability
+
+    custom = "nvcr.io/lab/custom:1"
+    assert await rentability.verdict(svc, custom) == "card_image_unknown"
+    runtime.images.add(("h1", custom))
+    assert await rentability.verdict(svc, custom) == "card_image_ok"
+    runtime.missing[custom] = {"jupyter-lab"}
+    assert await rentability.verdict(svc, custom) == "card_image_no_jupyter"
+    runtime.missing[custom] = {"sshd", "jupyter-lab"}
+    assert await rentability.verdict(svc, custom) == "card_image_no_sshd"

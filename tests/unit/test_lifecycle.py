@@ -175,6 +175,12 @@ class FakeRuntime:
     async def lock_password(self, host: str, cid: str) -> None:
         self._call("lock_password", host, cid)
 
+    async def image_programs(self, host: str, image: str) -> set[str] | None:
+        self._call("image_programs", host, image)
+        if (host, image) not in self.images:
+            return None
+        return {"sshd", "jupyter-lab"} - self.missing.get(image, set())
+
 
 def make_config(**lifecycle_cfg: Any) -> Any:
     return parse_config({
