@@ -13,7 +13,7 @@ from docker.types import DeviceRequest, Ulimit
 from docker_ops.engine import Engine
 from docker_ops.entry import ENTRY_SCRIPT
 from docker_ops.errors import ContainerGoneError, DockerOpsError
-from docker_ops.password import set_jupyter_token, set_root_password
+from docker_ops.password import put_jupyter_token, set_root_password
 from docker_ops.ready import wait_ready
 
 logger = logging.getLogger(__name__)
@@ -130,9 +130,9 @@ async def create_and_start(engine: Engine, spec: ContainerSpec) -> str:
     kwargs = create_kwargs(spec)
     cid: str = await engine.call("create", lambda c: c.containers.create(**kwargs).id)
     try:
-        await engine.call("start", lambda c: c.api.start(cid))
         if spec.jupyter_token:
-            await set_jupyter_token(engine, cid, spec.jupyter_token)
+            await put_jupyter_token(engine, cid, spec.jupyter_token)
+        await engine.call("start", lambda c: c.api.start(cid))
     except BaseException:
         await _discard(engine, cid)
         raise

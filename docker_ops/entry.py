@@ -1,12 +1,12 @@
 """The entry script every rented container runs as PID 1 (through /bin/sh -c).
 
-It holds no secrets: the root password is set afterwards over `docker exec` stdin, and so is
-the Jupyter token, into a file only root can read (:data:`TOKEN_FILE`). The container's
-environment and a committed (revival) image's config therefore carry neither; Jupyter starts
-once the file is there and gets the token in its own environment only. Jupyter's options are
-spelled for the JupyterLab the image has (the notebook-server era of NGC 20.12 images, or
-Jupyter Server). It traps TERM so `docker stop` finishes at once instead of waiting for the
-kill timeout.
+It holds no secrets: the root password is set afterwards over `docker exec` stdin, and the
+Jupyter token is put into a file only root can read (:data:`TOKEN_FILE`) before the start. The
+container's environment and a committed (revival) image's config therefore carry neither;
+Jupyter starts once the file is there and gets the token in its own environment only.
+Jupyter's options are spelled for the JupyterLab the image has (the notebook-server era of NGC
+20.12 images, or Jupyter Server). It traps TERM so `docker stop` finishes at once instead of
+waiting for the kill timeout.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ if command -v jupyter-lab >/dev/null 2>&1; then
     3.*) opts="--ServerApp.root_dir=/workspace --ServerApp.token" ;;
     *) opts="--ServerApp.root_dir=/workspace --IdentityProvider.token" ;;
   esac
-  # The token arrives over docker exec after the start; never open Jupyter without one.
+  # The token file is put in before the start; never open Jupyter without one.
   # $opts is split on purpose: our own words, no user input.
   if [ ! -s @TOKEN@ ] && [ -n "${JUPYTER_TOKEN:-}" ]; then
     # A container made before tokens moved to the file (revived from its commit).

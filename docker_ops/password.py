@@ -1,7 +1,8 @@
-"""Set root's password, and hand Jupyter its token, through `docker exec` stdin.
+"""Set root's password through `docker exec` stdin, and hand Jupyter its token as a file.
 
-Both travel only on the exec's stdin: never on a command line, in the container's
-environment (which `docker inspect` and a commit's config show), or in a log line.
+Neither goes on a command line, in the container's environment (which `docker inspect` and a
+commit's config show), or in a log line: the password travels on the exec's stdin, the token
+in an archive put into the container before it starts.
 `container.exec_run(stdin=True)` hangs forever, so this uses the low-level exec API and
 half-closes the hijacked socket itself.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import socket
 import ssl
+import tarfile
 import time
 from typing import Any
 
@@ -85,26 +88,33 @@ def _chpasswd(client: docker.DockerClient, cid: str, password: str, timeout: flo
     return _feed(client, cid, ["chpasswd"], f"root:{password}\n".encode(), timeout)
 
 
-# Our own words, no input: the token comes on stdin. Written beside and renamed, so the entry
-# script never reads half a token.
-_WRITE_TOKEN = (f"umask 077 && mkdir -p {TOKEN_DIR} && chmod 0700 {TOKEN_DIR} && "
-                f"cat > {TOKEN_FILE}.new && mv -f {TOKEN_FILE}.new {TOKEN_FILE}")
-
-
-async def set_jupyter_token(engine: Engine, cid: str, token: str) -> None:
-    """Write the Jupyter token to a file only root in the container can read; the entry
-    script starts Jupyter once it is there."""
+def token_archive(token: str) -> bytes:
+    """A tar for ``put_archive`` into /etc: ``gpurent/`` (0700) holding ``jupyter-token``
+    (0600), both root's."""
     if not token or any(ch in token for ch in "\n\r\0"):
         raise ValueError("the token must be non-empty and on one line")
-    code: int | None = None
-    for _attempt in range(ATTEMPTS):
-        code = await engine.call("jupyter token", lambda c: _feed(
-            c, cid, ["/bin/sh", "-c", _WRITE_TOKEN], token.encode(), engine.conn.timeout))
-        if code == 0:
-            return
-        await asyncio.sleep(RETRY_DELAY)
-    raise ContainerStartError(f"could not hand Jupyter its token in the container on "
-                              f"{engine.name} (exit code {code})")
+    data, out = token.encode(), io.BytesIO()
+    folder = TOKEN_FILE.rsplit("/", 2)[-2]
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        entry = tarfile.TarInfo(folder)
+        entry.type, entry.mode = tarfile.DIRTYPE, 0o700
+        tar.addfile(entry)
+        entry = tarfile.TarInfo(f"{folder}/{TOKEN_FILE.rsplit('/', 1)[-1]}")
+        entry.size, entry.mode = len(data), 0o600
+        tar.addfile(entry, io.BytesIO(data))
+    return out.getvalue()
+
+
+async def put_jupyter_token(engine: Engine, cid: str, token: str) -> None:
+    """Write the Jupyter token into the created, not yet started, container: a file only root
+    can read, there before the entry script looks (a revival's commit may hold an older one)
+    and never in the environment, the config or a log."""
+    archive = token_archive(token)
+    done = await engine.call("jupyter token",
+                             lambda c: c.api.put_archive(cid, TOKEN_DIR.rsplit("/", 1)[0] or "/",
+                                                         archive))
+    if not done:
+        raise ContainerStartError(f"could not hand Jupyter its token on {engine.name}")
 
 
 async def set_root_password(engine: Engine, cid: str, password: str) -> None:

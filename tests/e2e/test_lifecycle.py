@@ -5,6 +5,8 @@ retention warnings, removal of the container and, on the announced day, of /work
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -102,6 +104,15 @@ async def test_three_day_rental_lives_through_every_stage(harness: Harness) -> N
     out = await ssh(creds["address"], port, password,
                     "cat /workspace/data.txt /opt/system-package")
     assert out.split() == ["thesis", "installed"]
+    # neither the password nor the Jupyter token in docker inspect of the container or of
+    # the revival image (which holds the student's whole filesystem)
+    token = creds["url"].rsplit("token=", 1)[1]
+    client = h.rig.engine("HPC1").client()
+    [box] = client.containers.list(filters={"label": f"gpurent.rental={rental.id}"})
+    [image] = client.images.list(name=f"gpurent/r{rental.id}")
+    shown = json.dumps(box.attrs) + json.dumps(image.attrs)
+    assert password not in shown and token not in shown and "JUPYTER_TOKEN" not in shown
+    assert re.fullmatch(r"rev\d+-[0-9a-f]{12}", image.tags[0].rsplit(":", 1)[1])
 
     end2 = queries.from_db(revived.expires_at)
     assert end2 == end1 + timedelta(days=2)
@@ -125,7 +136,7 @@ async def test_three_day_rental_lives_through_every_stage(harness: Harness) -> N
                            deletion - 12 * HOUR]))
     assert (folder / "data.txt").exists()
     await advance(h, iter([deletion + HOUR]))
-    assert not folder.exists()
+    assert list(folder.iterdir()) == []  # the helper sees only this folder: emptied, kept
 
     seen = kinds(student.messages)
     assert seen == ["⏰", "⏰", "⏰", "⌛", "▶️", "⏰", "⏰", "⌛", "⚠️", "⚠️", "🗑", "⚠️", "⚠️",

@@ -155,3 +155,21 @@ async def test_a_reserved_or_disallowed_reference_never_runs(database: str, ref:
     assert not await provision(svc, rental.id)
     assert runtime.boxes == {} and runtime.named("pull_pinned") == []
     assert Rental.get_by_id(rental.id).state == State.FAILED.value
+
+
+def test_the_token_archive_holds_one_root_only_file() -> None:
+    import io
+    import tarfile
+
+    from docker_ops.password import token_archive
+
+    with tarfile.open(fileobj=io.BytesIO(token_archive("tok123"))) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == {"gpurent", "gpurent/jupyter-token"}
+        assert members["gpurent"].isdir() and members["gpurent"].mode == 0o700
+        token = members["gpurent/jupyter-token"]
+        assert (token.mode, token.uid, token.gid) == (0o600, 0, 0)
+        handle = tar.extractfile(token)
+        assert handle is not None and handle.read() == b"tok123"
+    with pytest.raises(ValueError):
+        token_archive("two\nlines")
