@@ -122,3 +122,17 @@ async def test_a_withdrawn_request_frees_the_student_to_request_again(
     await approve_next(boss, f"R{rental.id + 1}")
     await student.wait_message(contains="ssh root@", timeout=60)
     assert workspace(harness.rig, "HPC1", 1204).exists()
+
+
+async def test_lang_switches_the_language_and_help_explains_the_buttons(
+        harness: Harness) -> None:
+    student = await harness.user(1205, "Lu", "en")
+    await student.send("/help")
+    help_text = await student.wait_message(contains="Lost your password?")
+    assert "New password" in help_text.text and "/workspace" in help_text.text
+    await student.send("/lang")
+    await student.wait_message(contains="以后我将使用中文")
+    await student.send("/my")
+    await student.wait_message(contains="你目前没有租用")
+    await student.send("/help")
+    await student.wait_message(contains="密码丢了")
