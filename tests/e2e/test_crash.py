@@ -93,7 +93,7 @@ async def test_a_bot_killed_mid_provisioning_recovers_with_one_container_and_one
         await asyncio.sleep(2)  # anything doubled would show by now
         running = [c for c in ours(clean_rig) if c.status == "running"]
         assert len(ours(clean_rig)) == 1 and len(running) == 1
-        assert len([m for m in student.messages if "Password" in m.text]) == 1
+        assert len([m for m in student.messages if "Password" in m.content]) == 1
     finally:
         second.send_signal(signal.SIGINT)
         await asyncio.wait_for(second.wait(), timeout=30)

@@ -89,16 +89,16 @@ async def test_an_engine_that_goes_away_is_marked_down_once_and_back_when_it_ans
         await h.tick()
         await h.tick()  # a second tick tells nobody again
         await h.settle()
-        downs = [m for m in admin.messages if "does not answer" in m.text]
-        assert len(downs) == 1 and rental.host.name in downs[0].text
-        assert len([m for m in student.messages if "cannot be reached" in m.text]) == 1
+        downs = [m for m in admin.messages if "does not answer" in m.content]
+        assert len(downs) == 1 and rental.host.name in downs[0].content
+        assert len([m for m in student.messages if "cannot be reached" in m.content]) == 1
         assert Rental.get_by_id(rental.id).state == "active"  # nothing lost
     finally:
         engine.start_daemon()
     await h.tick()
     await h.settle()
-    assert any("answers again" in m.text for m in admin.messages)
-    assert any("reachable again" in m.text for m in student.messages)
+    assert any("answers again" in m.content for m in admin.messages)
+    assert any("reachable again" in m.content for m in student.messages)
 
 
 async def test_telegram_away_when_a_rental_becomes_ready_delays_its_credentials_only(
@@ -119,11 +119,11 @@ async def test_telegram_away_when_a_rental_becomes_ready_delays_its_credentials_
     finally:
         h.emu.outage = False
     assert h.emu.outage_calls > 0
-    assert not [m for m in student.messages if "Password" in m.text]
+    assert not [m for m in student.messages if "Password" in m.content]
     await h.tick()  # Telegram answers again: a fresh password goes out, once
     await h.tick()
     await h.settle()
-    creds = [m for m in student.messages if "Password" in m.text]
+    creds = [m for m in student.messages if "Password" in m.content]
     assert len(creds) == 1
     where = re.search(r"ssh root@([\d.]+) -p (\d+)", creds[0].text)
     password = re.search(r"Password:\s*(\S+)", creds[0].text)
