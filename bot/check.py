@@ -39,10 +39,14 @@ FIXES = {
     "stack": Part("the 64 MiB stack ulimit", "", "raise the Docker daemon's own LimitSTACK "
                   "(systemd); gpurent always asks for 64 MiB, as NVIDIA recommends"),
     "shm": Part("the /dev/shm size", "shm_size", "set a size the host can give"),
-    "memory": Part("the memory limit", "memory_per_gpu", "leave it out, or enable the memory "
-                   "cgroup on the host"),
-    "cpus": Part("the CPU limit", "cpus_per_gpu", "leave it out, or enable the CPU cgroup on "
-                 "the host"),
+    "memory": Part("the memory limit", "memory_per_gpu", "set a size the host has; the "
+                   "memory cgroup must be enabled on the host"),
+    "cpus": Part("the CPU limit", "cpus_per_gpu", "set what the host has; the CPU cgroup "
+                 "must be enabled on the host"),
+    "pids": Part("the process limit", "pids_limit", "the pids cgroup must be enabled on the "
+                 "host (kernel 4.3 or later)"),
+    "privileges": Part("no-new-privileges", "no_new_privileges", "set it to false only if "
+                       "the host's Docker cannot apply it"),
     "workspace": Part("the workspace bind", "workspace_root", "name a directory the Docker "
                       "daemon can create and bind"),
 }
@@ -176,10 +180,11 @@ def trial_spec(host: HostConfig, gpus: list[str], image: str) -> RunSpec:
 
 
 def described(spec: RunSpec) -> str:
-    cpus = f"{spec.nano_cpus / 1e9:g}" if spec.nano_cpus else "no limit"
+    cpus = f"{spec.nano_cpus / 1e9:g}" if spec.nano_cpus else "the host's share"
+    memory = spec.mem_limit or "the host's share"
     return (f"GPUs {', '.join(spec.gpu_ids)}, memlock "
             f"{'unlimited' if spec.memlock == -1 else spec.memlock}, shm "
-            f"{spec.shm_size or 'default'}, memory {spec.mem_limit or 'no limit'}, CPUs {cpus}, "
+            f"{spec.shm_size or 'default'}, memory {memory}, CPUs {cpus}, "
             f"workspace {spec.workspace_dir}")
 
 

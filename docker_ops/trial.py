@@ -17,9 +17,10 @@ from docker_ops.errors import DockerOpsError
 
 logger = logging.getLogger(__name__)
 
-PARTS = ("gpus", "memlock", "stack", "shm", "memory", "cpus", "workspace")
+PARTS = ("gpus", "memlock", "stack", "shm", "memory", "cpus", "pids", "privileges", "workspace")
 _KWARG = {"gpus": "device_requests", "shm": "shm_size", "memory": "mem_limit",
-          "cpus": "nano_cpus", "workspace": "volumes"}
+          "cpus": "nano_cpus", "pids": "pids_limit", "privileges": "security_opt",
+          "workspace": "volumes"}
 _ULIMITS = {"memlock", "stack"}
 
 
