@@ -78,9 +78,10 @@ async def test_an_image_change_keeps_the_workspace_uses_the_new_image_and_bills_
     assert await ssh(address, port, new, "cat /workspace/keep.txt") == "mine\n"
     assert await ssh(address, port, new, "cat /etc/image-marker") == "marked\n"
     assert Rental.get_by_id(rental.id).image_ref == MARKED
-    await student.send("/bill")
-    bill = await student.wait_message(contains="image change of")
-    assert "¥30.00" in bill.text
+    asked = await student.send("/bill")
+    bill = await student.wait_message(predicate=lambda m: m.text is not None
+                                      and "Your bill" in m.text, after=asked)
+    assert "image change of" in bill.text and "¥30.00 due" in bill.text
 
 
 async def test_an_added_port_is_published_and_answers(harness: Harness) -> None:
