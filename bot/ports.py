@@ -114,6 +114,10 @@ class ContainerRuntime(Protocol):
 
     async def ping(self, host: str) -> None: ...
 
+    async def engine_version(self, host: str) -> str:
+        """The Docker engine's version on ``host`` (for the admins' /hosts)."""
+        ...
+
     def close(self) -> None:
         """Let go of every engine connection (at shutdown)."""
         ...

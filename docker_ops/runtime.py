@@ -81,6 +81,9 @@ class DockerRuntime:
     async def ping(self, host: str) -> None:
         await self.info(host)
 
+    async def engine_version(self, host: str) -> str:
+        return (await self.info(host)).server_version
+
     async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool:
         return await self._do(host, lambda e: images.ensure_image(e, ref, on_progress))
 

@@ -13,7 +13,7 @@ from bot import auth
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
-from bot.usecases import admin_views, approve, console_misc
+from bot.usecases import admin_views, approve, console_misc, host_view
 from handlers.common import Context, current_user
 from models.tables import User
 
@@ -46,10 +46,14 @@ async def pending(update: Update, context: Context) -> None:
 
 
 async def hosts(update: Update, context: Context) -> None:
-    lang = await _admin_or_refuse(update, context)
-    if lang is not None and update.effective_message is not None:
-        await update.effective_message.reply_text(admin_views.hosts_text(lang),
-                                                  parse_mode=ParseMode.HTML)
+    """The table, then the 24 h chart as a photo (it asks every engine: a moment)."""
+    lang, message = await _admin_or_refuse(update, context), update.effective_message
+    if lang is None or message is None:
+        return
+    svc = context.services
+    found = await host_view.report(svc, current_user(update, context), svc.clock.now())
+    await message.reply_text(found.text, parse_mode=ParseMode.HTML)
+    await message.reply_photo(found.chart, caption=t(lang, "hosts_chart"))
 
 
 async def broadcast(update: Update, context: Context) -> None:

@@ -433,3 +433,9 @@ MESSAGES.update({
     "card_image_no_sshd": "⛔ Not rentable as it is: the image has no OpenSSH server (sshd); it would fail at once.",
     "card_image_unknown": "❔ Not on any server yet: checked right after the pull (an image without sshd fails within seconds, nothing charged).",
 })
+
+MESSAGES.update({
+    "hosts_up_version": "up · Docker {version}",
+    "hosts_head": "<b>{name}</b> · {status} · {free}/{total} GPUs free",
+    "hosts_chart": "GPU utilization per host, last 24 hours",
+})

@@ -427,3 +427,9 @@ MESSAGES.update({
     "card_image_no_sshd": "⛔ 无法直接租用：镜像没有 OpenSSH 服务器（sshd），启动后会立即失败。",
     "card_image_unknown": "❔ 尚未在任何服务器上：拉取后立即检查（没有 sshd 的镜像会在数秒内失败，不收费）。",
 })
+
+MESSAGES.update({
+    "hosts_up_version": "在线 · Docker {version}",
+    "hosts_head": "<b>{name}</b> · {status} · 空闲 {free}/{total} 块 GPU",
+    "hosts_chart": "各主机 GPU 利用率（最近 24 小时）",
+})

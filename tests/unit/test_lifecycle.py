@@ -63,6 +63,10 @@ class FakeRuntime:
     async def ping(self, host: str) -> None:
         self._call("ping", host)
 
+    async def engine_version(self, host: str) -> str:
+        self._call("engine_version", host)
+        return "27.0-fake"
+
     async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool:
         self._call("ensure_image", host, ref)
         self.images.add((host, ref))
