@@ -439,3 +439,12 @@ MESSAGES.update({
     "hosts_head": "<b>{name}</b> · {status} · {free}/{total} GPUs free",
     "hosts_chart": "GPU utilization per host, last 24 hours",
 })
+
+MESSAGES.update({
+    "bill_admin_title": "<b>Refunds and adjustments</b>",
+    "bill_admin_line": "• {date} {kind}: {amount} ({reason})",
+    "bill_kind_refund": "refund",
+    "bill_kind_adjust_credit": "adjustment",
+    "bill_kind_adjust_debit": "adjustment",
+    "bill_kind_grant": "free time",
+})

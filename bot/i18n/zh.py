@@ -433,3 +433,12 @@ MESSAGES.update({
     "hosts_head": "<b>{name}</b> · {status} · 空闲 {free}/{total} 块 GPU",
     "hosts_chart": "各主机 GPU 利用率（最近 24 小时）",
 })
+
+MESSAGES.update({
+    "bill_admin_title": "<b>退款与调整</b>",
+    "bill_admin_line": "• {date} {kind}：{amount}（{reason}）",
+    "bill_kind_refund": "退款",
+    "bill_kind_adjust_credit": "调整",
+    "bill_kind_adjust_debit": "调整",
+    "bill_kind_grant": "免费时长",
+})

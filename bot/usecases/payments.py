@@ -195,6 +195,7 @@ def bill_text(user: User, lang: str, tz: tzinfo = UTC) -> str:
         lines += ["", t(lang, "bill_payments_title")]
         lines += [t(lang, "bill_payment_line", date=e.created_at.astimezone(tz).date(),
                     reference=e.reference, amount=format_money(e.amount)) for e in payments]
+    lines += _admin_entries(st, lang, tz)
     if st.rental_costs:
         lines += ["", t(lang, "bill_rentals_title")]
         lines += [t(lang, "bill_rental_line", rental=f"R{rental_id}", cost=format_money(cost))
@@ -202,6 +203,20 @@ def bill_text(user: User, lang: str, tz: tzinfo = UTC) -> str:
     if st.open:
         lines += ["", t(lang, "bill_pay_hint")]
     return "\n".join(lines)
+
+
+ADMIN_KINDS = (ledger.REFUND, ledger.ADJUST_CREDIT, ledger.ADJUST_DEBIT, ledger.GRANT)
+
+
+def _admin_entries(st: ledger.Statement, lang: str, tz: tzinfo) -> list[str]:
+    """Refunds, adjustments and free time an admin gave: the student sees each one."""
+    found = [e for e in st.entries if e.kind in ADMIN_KINDS]
+    if not found:
+        return []
+    return ["", t(lang, "bill_admin_title")] + [
+        t(lang, "bill_admin_line", date=e.created_at.astimezone(tz).date(),
+          kind=t(lang, f"bill_kind_{e.kind}"), amount=format_money(e.signed),
+          reason=esc(e.reason[:80])) for e in found]
 
 
 def _balance_line(lang: str, balance: int) -> str:

@@ -4,14 +4,18 @@ changed."""
 
 from __future__ import annotations
 
+import io
+
 import docker.errors
 import pytest
+from PIL import Image
 from telegram import BotCommandScopeChat
 
 from billing import ledger
 from billing.money import format_money
 from bot.menus import MENU_CHATS, set_all_commands
 from bot.ratelimit import RateLimiter
+from bot.usecases import host_view
 from handlers.ratelimit import LIMITER_KEY
 from models import settings
 from models.states import State
@@ -90,6 +94,10 @@ async def test_end_now_with_refund_frees_the_container_and_shows_in_the_bill(
     boss, _ = await harness.admins()
     rental = await rent(harness, boss, 5111, unit="day", quantity=2)
     student = harness.person(5111)
+    charge = LedgerEntry.get((LedgerEntry.rental == rental) & (LedgerEntry.kind == "charge"))
+    order = await boss.wait_message(contains=f"Order {charge.reference}")
+    await boss.press(order, "Mark paid")
+    await boss.wait_message(contains="recorded")
     card = await _card(boss, rental.ref)
     await boss.press(card, "End now + refund")
     ask = await boss.wait_message(contains=f"End {rental.ref}", after=card)
@@ -109,6 +117,15 @@ async def test_end_now_with_refund_frees_the_container_and_shows_in_the_bill(
     await student.send("/bill")
     net = format_money(rental.price - credit.amount)
     await student.wait_message(contains=f"{rental.ref}: {net}")
+    # the credit is paid out: a refund from /user, which the student's /bill shows
+    await boss.send(f"/user {rental.user.id}")
+    ucard = await boss.wait_message(predicate=lambda m: "Refund" in " ".join(m.buttons()))
+    await boss.press(ucard, "Refund")
+    await boss.wait_message(contains="Refund to")
+    await boss.send(f"{format_money(credit.amount)[1:]} cash back")
+    await boss.wait_message(contains="Refunded")
+    await student.send("/bill")
+    await student.wait_message(contains=f"refund: -{format_money(credit.amount)} (cash back)")
     # the same confirmation pressed again (a second tap) runs nothing
     answer = await forge(harness, boss, card, yes_data)
     assert answer.show_alert
@@ -132,3 +149,26 @@ async def test_a_blocked_students_extend_is_refused_with_the_reason(harness: Har
     await student.send("/request")
     await student.wait_message(contains="Reason: unpaid")
     assert Rental.get_by_id(rental.id).state == State.ACTIVE.value  # left to the admin
+
+
+async def test_hosts_shows_a_started_container_and_a_stopped_engine_with_a_chart(
+        harness: Harness) -> None:
+    boss, _ = await harness.admins()
+    rental = await rent(harness, boss, 5131, unit="hour", quantity=2)
+    assert rental.host is not None
+    other = "HPC2" if rental.host.name == "HPC1" else "HPC1"
+    harness.rig.engine(other).stop_daemon()
+    try:
+        said = await boss.send("/hosts")
+        table = await boss.wait_message(contains="GPUs free", after=said, timeout=30)
+        chart = await boss.wait_message(predicate=lambda m: m.photo is not None, after=said,
+                                        timeout=30)
+    finally:
+        harness.rig.engine(other).start_daemon()
+    assert f"{rental.ref} S5131" in table.content and "Docker " in table.content
+    down = table.content.split(f"{other}")[1].splitlines()[0]
+    assert "UNREACHABLE" in down, table.content
+    assert chart.photo is not None
+    image = Image.open(io.BytesIO(chart.photo))
+    assert image.format == "PNG"
+    assert image.size == (host_view.CHART_WIDTH, host_view.HOST_HEIGHT * 2)

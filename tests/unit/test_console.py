@@ -10,7 +10,14 @@ import pytest
 from billing import ledger
 from bot.errors import UserError
 from bot.services import Services
-from bot.usecases import console, console_actions, console_misc, console_users, extend
+from bot.usecases import (
+    console,
+    console_actions,
+    console_misc,
+    console_users,
+    extend,
+    payments,
+)
 from bot.usecases import request as request_uc
 from models import queries, rentals, selfservice, settings
 from models.states import State
@@ -149,6 +156,8 @@ async def test_refund_and_adjust_reach_the_ledger_and_the_student(svc: Services)
     await console_users.apply(svc, admin(), ada.id, "refund", "15 cash back", svc.clock.now())
     assert ledger.balance(ada) == 500
     assert notes(svc).to(STUDENT, "refunded you ¥15.00")
+    bill = payments.bill_text(User.get_by_id(ada.id), "en")
+    assert "refund: -¥15.00 (cash back)" in bill and "adjustment: ¥20.00 (overcharged)" in bill
     with pytest.raises(UserError) as refused:  # more than the lab holds for them
         await console_users.apply(svc, admin(), ada.id, "refund", "50 no", svc.clock.now())
     assert refused.value.key == "ac_bad_amount" and ledger.balance(ada) == 500
