@@ -164,9 +164,9 @@ async def carry_out(services: Services, change_id: int) -> bool:
         with container.hold(rental, now):
             rental = selfservice.running(rental)
             if change.kind == "image":
-                await _pull(services, rental, change.image_ref)
+                image = await _pull(services, rental, change.image_ref)
                 await selfservice.rebuild(
-                    services, rental, student, now, change.image_ref, "image_changed",
+                    services, rental, student, now, image, "image_changed",
                     image_ref=change.image_ref, image_key=change.image_key[:32],
                     custom_image=change.custom_image)
             else:
@@ -185,10 +185,12 @@ async def carry_out(services: Services, change_id: int) -> bool:
     return True
 
 
-async def _pull(services: Services, rental: Rental, ref: str) -> None:
-    """The new image on the host before anything stops (a pull can take many minutes)."""
+async def _pull(services: Services, rental: Rental, ref: str) -> str:
+    """The new image on the host before anything stops (a pull can take many minutes); what
+    to run (a student's own reference: the digest just pulled)."""
     try:
-        await services.runtime.ensure_image(container.host_of(services, rental).name, ref, None)
+        return await container.image_for_run(services, container.host_of(services, rental).name,
+                                             ref)
     except RuntimeFaultError as fault:
         raise UserError("ss_replace_failed", ref=rental.ref, reason=esc(fault.message[:200])
                         ) from None

@@ -84,11 +84,21 @@ async def restart(services: Services, rental_id: int, user: User, now: datetime,
             if fault.kind == "unreachable":
                 raise UserError("ss_host_down", ref=rental.ref) from None
             logger.warning("R%d: restart failed (%s); rebuilding", rental.id, fault.message)
-            await rebuild(services, rental, user, now, rental.image_ref, "rebuilt",
-                          detail=fault.message)
+            await rebuild(services, rental, user, now, await _image(services, rental),
+                          "rebuilt", detail=fault.message)
             return Restarted(rentals.get(rental.id), rebuilt=True)
         selfservice.audit(rental, "restarted", now, user)
     return Restarted(rentals.get(rental.id), rebuilt=False)
+
+
+async def _image(services: Services, rental: Rental) -> str:
+    """What to run to make the rental anew from its own image (a custom one by digest)."""
+    try:
+        return await container.image_for_run(services, container.host_of(services, rental).name,
+                                             rental.image_ref)
+    except RuntimeFaultError as fault:
+        raise UserError("ss_replace_failed", ref=rental.ref,
+                        reason=esc(fault.message[:200])) from None
 
 
 async def rebuild(services: Services, rental: Rental, user: User, now: datetime, image: str,
