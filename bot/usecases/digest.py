@@ -38,8 +38,9 @@ async def daily_summaries(services: Services, now: datetime) -> int:
     for rental in usage.active_rentals():
         by_user[rental.user_id].append(rental)  # type: ignore[attr-defined]
     sent = 0
+    done = notices.claimed_among(f"sum:{user_id}:{day}" for user_id in by_user)  # one query
     for user_id, theirs in by_user.items():
-        if notices.claim(f"sum:{user_id}:{day}", now):
+        if f"sum:{user_id}:{day}" not in done and notices.claim(f"sum:{user_id}:{day}", now):
             user = queries.user_by_id(user_id)
             await services.notifier.send(user.telegram_id, summary_text(services, user,
                                                                         theirs, now))

@@ -18,7 +18,7 @@ from bot.services import Services
 from bot.usecases import container, inventory
 from bot.usecases import schedule as sch
 from bot.usecases.retention import workspace_note
-from models import locks, queries, rentals
+from models import locks, notices, queries, rentals
 from models.db import db
 from models.states import State
 from models.tables import Host, Rental
@@ -35,7 +35,7 @@ async def send_reminders(services: Services, now: datetime) -> int:
     offsets = services.config.lifecycle.reminders
     if not offsets:
         return 0
-    sent = 0
+    due: list[tuple[Rental, datetime, str]] = []
     for rental in rentals.active_ending_between(now, now + max(offsets)):
         expires = queries.from_db(rental.expires_at)
         assert expires is not None
@@ -43,7 +43,11 @@ async def send_reminders(services: Services, now: datetime) -> int:
         started = queries.from_db(rental.started_at) or now
         if offset is None or expires - started <= offset:
             continue  # a 3-hour rental gets no "3 h left" the moment it starts
-        if sch.claim(reminder_key(rental, expires, offset), now, rental):
+        due.append((rental, expires, reminder_key(rental, expires, offset)))
+    sent = 0
+    done = notices.claimed_among(key for _, _, key in due)  # one query, not one per rental
+    for rental, expires, key in due:
+        if key not in done and sch.claim(key, now, rental):
             await _remind(services, rental, expires, now)
             sent += 1
     return sent

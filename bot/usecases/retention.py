@@ -18,7 +18,7 @@ from bot.ports import Keyboard, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import container
 from bot.usecases import schedule as sch
-from models import queries, rentals, workspaces
+from models import notices, queries, rentals, workspaces
 from models.db import db
 from models.states import WAITING, State
 from models.tables import Host, Rental, User
@@ -54,12 +54,28 @@ class Schedule:
         return self.warning_key(offset), when
 
 
-async def _warn(schedule: Schedule, now: datetime, rental: Rental | None) -> datetime | None:
-    """Claim the warning due now; returns the deletion time to announce, or None."""
+async def _warn(schedule: Schedule, now: datetime, rental: Rental | None,
+                claimed: set[str]) -> datetime | None:
+    """Claim the warning due now; returns the deletion time to announce, or None.
+    ``claimed``: the warnings known to be sent already (read for all schedules at once)."""
     due = schedule.warning_due(now)
-    if due is None or not sch.claim(due[0], now, rental):
+    if due is None or due[0] in claimed or not sch.claim(due[0], now, rental):
         return None
     return due[1]
+
+
+def _sent(plans: list[Schedule], now: datetime) -> set[str]:
+    """Of the warnings due now, those already claimed: one query for every schedule."""
+    keys = [due[0] for due in (p.warning_due(now) for p in plans) if due is not None]
+    return notices.claimed_among(keys)
+
+
+def _deletion_due(plan: Schedule, now: datetime) -> bool:
+    # Never before ``due`` (a late warning only moves it later): no claim to read until then.
+    if now < plan.due:
+        return False
+    deletion = plan.deletion_time()
+    return deletion is not None and now >= deletion
 
 
 # --- stopped containers -------------------------------------------------------------------
@@ -75,17 +91,18 @@ def container_schedule(services: Services, rental: Rental) -> Schedule:
 async def remove_containers(services: Services, now: datetime) -> int:
     """Warn about, then remove, stopped containers whose retention ran out."""
     removed = 0
-    for rental in rentals.in_states([State.EXPIRED]):
-        plan = container_schedule(services, rental)
-        when = await _warn(plan, now, rental)
+    expired = rentals.in_states([State.EXPIRED])
+    plans = [container_schedule(services, rental) for rental in expired]
+    claimed = _sent(plans, now)
+    for rental, plan in zip(expired, plans, strict=True):
+        when = await _warn(plan, now, rental, claimed)
         if when is not None:
             lang = rental.user.language
             await _tell(services, rental.user, "life_ct_warning",
                         [[sch.extend_button(lang, rental)]], ref=rental.ref,
                         host=esc(sch.host_name(rental)), at=sch.lab_time(services, when),
                         left=sch.span_text(lang, when - now))
-        deletion = plan.deletion_time()
-        if deletion is not None and now >= deletion:
+        if _deletion_due(plan, now):
             removed += await _remove_container(services, rental, plan, now)
     return removed
 
@@ -138,17 +155,16 @@ async def clear_workspaces(services: Services, now: datetime) -> int:
     if keep is None:
         return 0  # kept forever
     cleared = 0
-    done = workspaces.cleared_keys()
     configured = {h.name for h in services.config.hosts}
-    for host, user, end in workspaces.idle():
-        plan = workspace_schedule(services, host, user, end, keep)
-        if plan.key in done or host.name not in configured:
-            continue
-        when = await _warn(plan, now, None)
+    idle = [(host, user, workspace_schedule(services, host, user, end, keep))
+            for host, user, end in workspaces.idle_uncleared()  # deleted cycles left out
+            if host.name in configured]
+    claimed = _sent([plan for _, _, plan in idle], now)
+    for host, user, plan in idle:
+        when = await _warn(plan, now, None, claimed)
         if when is not None:
             await _warn_workspace(services, host, user, when, now)
-        deletion = plan.deletion_time()
-        if deletion is not None and now >= deletion:
+        if _deletion_due(plan, now):
             cleared += await _clear(services, host, user, plan, now)
     return cleared
 

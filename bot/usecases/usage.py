@@ -49,30 +49,34 @@ async def sample(services: Services, now: datetime) -> int:
     by_host: dict[str, list[Rental]] = defaultdict(list)
     for rental in running:
         by_host[sch.host_name(rental)].append(rental)
-    made = 0
+    held = samples.live_gpus([r.id for r in running])  # one query for every rental
+    rows: list[tuple[int, datetime, int, int, int]] = []
     for host, on_host in by_host.items():
         try:
             readings = {r.gpu_index: r for r in await services.runtime.gpu_usage(host)}
         except RuntimeFaultError as fault:
             logger.info("no GPU usage from %s: %s", host, fault.message)
             continue
-        made += sum(_record(rental, readings, now, every) for rental in on_host)
-    if made:
+        for rental in on_host:
+            found = _reading(held.get(rental.id, []), readings)
+            if found is not None:
+                rows.append((rental.id, now, sch.seconds(every), *found))
+    samples.record_many(rows)
+    if rows:
         compact(services, now)
-    return made
+    return len(rows)
 
 
-def _record(rental: Rental, readings: dict[str, GpuReading], now: datetime,
-            every: timedelta) -> int:
-    mine = [readings[g] for g in queries.rental_gpus(rental) if g in readings]
+def _reading(gpus: list[str], readings: dict[str, GpuReading]) -> tuple[int, int] | None:
+    """(util, memory) per mille averaged over the rental's GPUs; None without readings."""
+    mine = [readings[g] for g in gpus if g in readings]
     if not mine:
-        return 0
+        return None
     utils = [r.utilization for r in mine if r.utilization is not None]
     util_pm = round(sum(utils) * 10 / len(utils)) if utils else 0
     mems = [r.memory_used / r.memory_total for r in mine if r.memory_total > 0]
     mem_pm = round(sum(mems) * 1000 / len(mems)) if mems else 0
-    samples.record(rental, now, sch.seconds(every), min(util_pm, 1000), min(mem_pm, 1000))
-    return 1
+    return min(util_pm, 1000), min(mem_pm, 1000)
 
 
 def _hour(when: datetime) -> datetime:
@@ -113,13 +117,17 @@ async def check_idle(services: Services, now: datetime) -> int:
     cfg = services.config.lifecycle
     util_pm, mem_pm = round(cfg.idle_util_percent * 10), round(cfg.idle_memory_percent * 10)
     notices.unclaim_ended(IDLE)
+    running = active_rentals()
+    windows = samples.since_many([r.id for r in running], now - cfg.idle_window)
+    streaks = set(notices.rental_ids(IDLE))  # read once: the tick asks for every rental
     sent = 0
-    for rental in active_rentals():
-        samples = window_samples(rental, now - cfg.idle_window)
-        verdict = idle_verdict(samples, now, cfg.idle_window, cfg.sample_every, util_pm, mem_pm)
-        if verdict is False:
+    for rental in running:
+        verdict = idle_verdict(windows.get(rental.id, []), now, cfg.idle_window,
+                               cfg.sample_every, util_pm, mem_pm)
+        if verdict is False and rental.id in streaks:
             notices.unclaim(f"{IDLE}{rental.id}")  # busy again: the streak is over
-        elif verdict and notices.claim(f"{IDLE}{rental.id}", now, rental):
+        elif verdict and rental.id not in streaks and notices.claim(f"{IDLE}{rental.id}", now,
+                                                                     rental):
             await _tell_idle(services, rental)
             sent += 1
     return sent

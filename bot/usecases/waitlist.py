@@ -21,10 +21,12 @@ async def drain(services: Services) -> int:
     rentals at once (bounded per host), so a slow image never holds up a healthy rental."""
     started = 0
     async with services.waitlist_lock:
+        free = inventory.free_gpus()  # read again only after a claim: it may have changed
         for rental in inventory.queue():
-            if best_fit(rental.gpus, inventory.free_gpus()) is None:
+            if best_fit(rental.gpus, free) is None:
                 continue
             c = await claim(services, rental)
+            free = inventory.free_gpus()
             if c is None:
                 continue
             services.spawn(build(services, rental, c), name=f"provision-R{rental.id}")
