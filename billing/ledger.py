@@ -262,6 +262,15 @@ def unpaid_total() -> int:
     return -sum(min(0, int(total)) for (total,) in db.execute(per_user).fetchall())
 
 
+def debtors() -> list[tuple[User, int]]:
+    """Every student who owes the lab, with what they owe (cents, positive), by id."""
+    owed = (LedgerEntry.select(LedgerEntry.user, fn.SUM(_SIGNED).alias("total"))
+            .group_by(LedgerEntry.user).having(fn.SUM(_SIGNED) < 0))
+    totals = {int(row.user_id): -int(row.total) for row in owed}  # type: ignore[attr-defined]
+    people = User.select().where(User.id.in_(list(totals))).order_by(User.id)
+    return [(u, totals[u.id]) for u in people] if totals else []
+
+
 def statement(user: User) -> Statement:
     entries = _views(LedgerEntry.user == user)
     costs: dict[int, int] = {}

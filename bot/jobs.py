@@ -20,6 +20,7 @@ from bot.usecases import (
     reconcile,
     redeliver,
     retention,
+    unpaid,
     usage,
     waitlist,
 )
@@ -38,6 +39,7 @@ LIFECYCLE_STEPS: tuple[tuple[str, Step], ...] = (
     ("sampled", usage.sample),
     ("idle_reminded", usage.check_idle),
     ("summaries", digest.daily_summaries),
+    ("unpaid_reminded", unpaid.remind_unpaid),
     ("digests", digest.admin_digest),
 )
 

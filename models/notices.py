@@ -82,3 +82,8 @@ def rental_ids(prefix: str) -> list[int]:
     """The rental ids named by the keys ``<prefix><id>`` claimed so far."""
     rows = Notice.select(Notice.key).where(prefixed(prefix))
     return [int(row.key[len(prefix):]) for row in rows]
+
+
+def count_prefixed(prefix: str) -> int:
+    """How many claims start with ``prefix`` (e.g. the reminders a student was sent)."""
+    return int(Notice.select().where(prefixed(prefix)).count())

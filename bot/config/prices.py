@@ -24,6 +24,9 @@ class BillingConfig:
     # What the payment QR encodes: a collection link or text with {amount} and {reference}.
     payment_payload: str = "gpurent payment {reference}: {amount}"
     payment_note: str = ""           # shown under the QR (e.g. "WeChat Pay to the lab account")
+    # With collect = "after": remind a student who owes after this many days, then weekly
+    # (0: never).
+    unpaid_reminder_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,11 @@ def parse_billing(r: Reader) -> BillingConfig:
     refund = r.get("refund", str, base.refund)
     if refund not in ("none", "pro_rata_days"):
         raise r.fail("refund", f"{refund!r}: expected \"none\" or \"pro_rata_days\"")
+    remind = r.get("unpaid_reminder_days", int, base.unpaid_reminder_days)
+    if not 0 <= remind <= 60:
+        raise r.fail("unpaid_reminder_days", f"{remind}: expected 0 (off) to 60")
     return BillingConfig(collect=collect, refund=refund, payment_payload=_payload(r),
+                         unpaid_reminder_days=remind,
                          currency=_text(r, "currency", base.currency, 8),
                          payment_note=_text(r, "payment_note", base.payment_note, 500))
 

@@ -448,3 +448,8 @@ MESSAGES.update({
     "bill_kind_adjust_debit": "adjustment",
     "bill_kind_grant": "free time",
 })
+
+MESSAGES.update({
+    "bill_unpaid_reminder": "💳 A reminder: you owe the lab {owed} (unpaid since {since}). /pay shows the QR codes, /bill the details.",
+    "life_digest_unpaid_line": "  • {who}: {owed} since {since} (reminded {n}×)",
+})

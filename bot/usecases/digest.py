@@ -10,7 +10,7 @@ from billing import ledger
 from billing.money import format_money
 from bot.i18n import esc, t
 from bot.services import Services
-from bot.usecases import admins, usage
+from bot.usecases import admins, unpaid, usage
 from bot.usecases import schedule as sch
 from bot.usecases.users import display_name
 from models import hosts, notices, queries, rentals, views
@@ -88,6 +88,7 @@ def digest_text(services: Services, lang: str, now: datetime) -> str:
     lines += [t(lang, "life_digest_idle_line", ref=r.ref, who=esc(display_name(r.user)),
                 gpus=r.gpus, host=esc(sch.host_name(r))) for r in idle[:MAX_LINES]]
     lines.append(t(lang, "life_digest_unpaid", amount=format_money(ledger.unpaid_total())))
+    lines += unpaid.digest_lines(lang, MAX_LINES)
     lines += _failures(lang, now)
     return "\n".join(lines)
 
