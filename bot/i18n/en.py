@@ -450,6 +450,6 @@ MESSAGES.update({
 })
 
 MESSAGES.update({
-    "bill_unpaid_reminder": "💳 A reminder: you owe the lab {owed} (unpaid since {since}). /pay shows the QR codes, /bill the details.",
+    "bill_unpaid_reminder": "💳 Reminder {n}: you owe the lab {owed} (unpaid since {since}). /pay shows the QR codes, /bill the details.",
     "life_digest_unpaid_line": "  • {who}: {owed} since {since} (reminded {n}×)",
 })

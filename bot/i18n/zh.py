@@ -444,6 +444,6 @@ MESSAGES.update({
 })
 
 MESSAGES.update({
-    "bill_unpaid_reminder": "💳 提醒：你欠实验室 {owed}（自 {since} 起未付）。/pay 查看付款二维码，/bill 查看明细。",
+    "bill_unpaid_reminder": "💳 第 {n} 次提醒：你欠实验室 {owed}（自 {since} 起未付）。/pay 查看付款二维码，/bill 查看明细。",
     "life_digest_unpaid_line": "  • {who}：{owed}，自 {since} 起（已提醒 {n} 次）",
 })

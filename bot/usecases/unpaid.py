@@ -69,7 +69,7 @@ async def remind_unpaid(services: Services, now: datetime) -> int:
             continue
         notices.claim(f"unpaid-day:{user.id}:{day}", now)
         await services.notifier.send(user.telegram_id, t(
-            user.language, "bill_unpaid_reminder", owed=format_money(debt.owed),
+            user.language, "bill_unpaid_reminder", n=due + 1, owed=format_money(debt.owed),
             since=sch.lab_time(services, debt.since)[:10]))
         sent += 1
     return sent

@@ -21,7 +21,7 @@ async def remind(svc: Services, after: timedelta) -> int:
 
 def reminders(svc: Services) -> int:
     assert isinstance(svc.notifier, RecordingNotifier)
-    return len(svc.notifier.to(STUDENT, "A reminder"))
+    return len(svc.notifier.to(STUDENT, "Reminder "))
 
 
 async def test_a_student_who_owes_is_reminded_after_three_days_then_weekly(
