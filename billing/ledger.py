@@ -29,7 +29,7 @@ from billing.money import MAX_CENTS, format_money
 from billing.report import HOURS_PER_UNIT, EntryView, Report, build_report, month_bounds
 from models.db import db
 from models.queries import to_db
-from models.tables import LedgerEntry, Rental, User
+from models.tables import AuditEvent, LedgerEntry, Rental, User
 
 CHARGE, PAYMENT, CREDIT, REFUND = "charge", "payment", "credit", "refund"
 ADJUST_CREDIT, ADJUST_DEBIT = "adjust_credit", "adjust_debit"
@@ -108,7 +108,16 @@ def _write(user: User, kind: str, amount: int, now: datetime, reason: str, *,
             entry.reference = order_ref(entry.id)
             LedgerEntry.update(reference=entry.reference).where(
                 LedgerEntry.id == entry.id).execute()
+        _audit(entry, at)
     return entry
+
+
+def _audit(entry: LedgerEntry, at: datetime) -> None:
+    """Every money movement in the audit trail too, with who made it (None: the bot)."""
+    sign = "-" if SIGN[entry.kind] < 0 else ""
+    AuditEvent.create(at=at, kind=f"ledger_{entry.kind}", rental=entry.rental,
+                      actor=entry.created_by, detail=(f"user {entry.user.telegram_id}: {sign}"
+                      f"{format_money(entry.amount)} {entry.reference} {entry.reason}")[:500])
 
 
 def _order_of(user: User, reference: str) -> str:
@@ -179,6 +188,7 @@ def grant(user: User, rental: Rental, reason: str, now: datetime,
                                    created_by=created_by, created_at=to_db(now))
         entry.reference = order_ref(entry.id)
         LedgerEntry.update(reference=entry.reference).where(LedgerEntry.id == entry.id).execute()
+        _audit(entry, to_db(now))
     return entry
 
 

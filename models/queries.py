@@ -137,6 +137,8 @@ def swap_port(rental: Rental, host: Host, old: int, new: int, now: datetime) -> 
             row.save()
             PortAllocation.create(rental=rental, host=host, port=new,
                                   container_port=row.container_port, allocated_at=to_db(now))
+            AuditEvent.create(at=to_db(now), kind="port_swapped", rental=rental,
+                              detail=f"{row.container_port}: host port {old} -> {new}")
     except IntegrityError as exc:
         raise AllocationConflictError(str(exc)) from None
 

@@ -453,3 +453,7 @@ MESSAGES.update({
     "bill_unpaid_reminder": "💳 Reminder {n}: you owe the lab {owed} (unpaid since {since}). /pay shows the QR codes, /bill the details.",
     "life_digest_unpaid_line": "  • {who}: {owed} since {since} (reminded {n}×)",
 })
+
+MESSAGES.update({
+    "ac_block_live": "Their rentals {refs} keep running: stop one from /rental, or let it run to its end.",
+})

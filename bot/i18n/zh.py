@@ -447,3 +447,7 @@ MESSAGES.update({
     "bill_unpaid_reminder": "💳 第 {n} 次提醒：你欠实验室 {owed}（自 {since} 起未付）。/pay 查看付款二维码，/bill 查看明细。",
     "life_digest_unpaid_line": "  • {who}：{owed}，自 {since} 起（已提醒 {n} 次）",
 })
+
+MESSAGES.update({
+    "ac_block_live": "其租用 {refs} 仍在运行：可在 /rental 中停止，或让其运行到结束。",
+})

@@ -19,7 +19,8 @@ from bot.ports import Keyboard
 from bot.services import Services
 from bot.textinput import echo
 from bot.usecases.users import display_name
-from models import admin_reads, settings
+from models import admin_reads, rentals, settings
+from models.states import LIVE
 from models.tables import User
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,11 @@ async def _block(services: Services, admin: User, user: User, block: bool, reaso
     key = "ac_told_block" if block else "ac_told_unblock"
     await services.notifier.send(user.telegram_id, t(user.language, key,
                                                      reason=echo(reason, MAX_TEXT)))
-    return t(admin.language, key.replace("told", "done"), who=echo(display_name(user), 80))
+    answer = t(admin.language, key.replace("told", "done"), who=echo(display_name(user), 80))
+    live = [r.ref for r in rentals.of_user(user, LIVE)]
+    if block and live:  # left to the admin: stop them now, or let them run to their end
+        answer += "\n" + t(admin.language, "ac_block_live", refs=", ".join(live))
+    return answer
 
 
 async def _money(services: Services, admin: User, user: User, act: str, text: str,

@@ -203,3 +203,12 @@ async def test_audit_shows_admin_actions_with_who(svc: Services) -> None:
     await act(svc, rental, "x1d")
     text = console_misc.audit(svc.config, admin(), [rental.ref])
     assert "admin_extended" in text and "Boss" in text
+
+
+async def test_audit_of_a_student_shows_money_and_blocks(svc: Services) -> None:
+    ada = student()
+    await console_users.apply(svc, admin(), ada.id, "adjust", "+5 goodwill", svc.clock.now())
+    await console_users.apply(svc, admin(), ada.id, "block", "spam", svc.clock.now())
+    text = console_misc.audit(svc.config, admin(), ["@ada"])
+    assert "ledger_adjust_credit" in text and "¥5.00" in text and "blocked" in text
+    assert "Boss" in text
