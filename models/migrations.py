@@ -95,9 +95,14 @@ def _v8_tick_indexes(database: Database) -> None:
             "CREATE INDEX IF NOT EXISTS notice_key_prefix ON notice (key text_pattern_ops)")
 
 
+def _v9_image_catalogue(database: Database) -> None:
+    """The image catalogue moves into the database (seeded from the config at start-up)."""
+    database.create_tables(t.CATALOG_TABLES)
+
+
 STEPS: list[Callable[[Database], None]] = [
     _v1_initial, _v2_gpu_samples, _v3_rental_locks, _v4_outbox, _v5_self_service,
-    _v6_process_lease, _v7_admin_settings, _v8_tick_indexes,
+    _v6_process_lease, _v7_admin_settings, _v8_tick_indexes, _v9_image_catalogue,
 ]
 
 

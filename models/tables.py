@@ -261,3 +261,23 @@ class Setting(BaseModel):
 
 # Created by migration step 7.
 ADMIN_TABLES: list[type[BaseModel]] = [Setting]
+
+
+class CatalogImage(BaseModel):
+    """An image students may pick in /request: seeded from the config once, then kept by the
+    admins in the chat (added by reference, hidden, removed). A removed row stays, so the
+    seed does not bring it back."""
+
+    key = CharField(max_length=16, unique=True)  # fits a button's data
+    name = CharField(max_length=128)
+    ref = CharField(max_length=255)
+    source = CharField(max_length=8, default="config")  # config | added | prepared
+    hidden = BooleanField(default=False)
+    removed = BooleanField(default=False)
+    size = BigIntegerField(default=0)  # bytes, when known
+    created_at = DateTimeField()
+    created_by = ForeignKeyField(User, null=True, backref="images_added")
+
+
+# Created by migration step 9.
+CATALOG_TABLES: list[type[BaseModel]] = [CatalogImage]

@@ -26,7 +26,7 @@ def test_version_2_database_gets_lock_table_and_loses_unused_columns(database: s
     with database_obj.bind_ctx([SchemaVersion]):
         SchemaVersion.update(version=2).execute()
 
-    assert migrate(database_obj) == len(STEPS) == 8
+    assert migrate(database_obj) == len(STEPS) == 9
     columns = {c.name for c in database_obj.get_columns("rental")}
     assert {"status_chat_id", "status_message_id"}.isdisjoint(columns)
     assert Rental.get_by_id(rental.id).state == "active"
