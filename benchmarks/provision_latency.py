@@ -1,9 +1,11 @@
 """Approve press → credentials message, through the whole product, against the same container
-work done with bare Docker SDK calls. Runs on the test rig (root, Debian's docker.io):
+work done with bare Docker SDK calls. Runs on the test rig (root, Debian's docker.io); only one
+rig per machine, so take the shared lock first:
 
-    .venv/bin/python -m benchmarks.provision_latency [--runs 10]
+    flock /tmp/gpurent-rig.lock .venv/bin/python -m benchmarks.provision_latency [--runs 20]
 
-Prints medians; docs/benchmarks.md records the figures.
+Prints median and p95 of each, and where the product's time goes (the container verbs and the
+Bot API calls of the first runs, as offsets from the press); docs/benchmarks.md records them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import docker
 
@@ -30,7 +33,49 @@ from tests.rig.rig import Rig
 IMAGE = "nvcr.io/nvidia/pytorch:20.12-py3"
 
 
-async def through_the_bot(rig: Rig, runs: int) -> list[float]:
+class Phases:
+    """Offsets (from the Approve press) at which the runtime's verbs and the notifier's calls
+    started and ended, per run: where the time between press and credentials goes."""
+
+    def __init__(self) -> None:
+        self.t0 = 0.0
+        self.runs: list[list[tuple[str, float, float]]] = []
+
+    def wrap(self, target: Any, names: tuple[str, ...]) -> None:
+        for name in names:
+            original = getattr(target, name)
+
+            async def timed(*args: Any, _f: Any = original, _n: str = name, **kw: Any) -> Any:
+                start = time.perf_counter() - self.t0
+                try:
+                    return await _f(*args, **kw)
+                finally:
+                    if self.runs:
+                        self.runs[-1].append((_n, start, time.perf_counter() - self.t0))
+            setattr(target, name, timed)
+
+    def begin(self) -> None:
+        self.t0 = time.perf_counter()
+        self.runs.append([])
+
+    def summary(self) -> list[str]:
+        """Median start and end of each step over the runs, in start order."""
+        steps: dict[str, list[tuple[float, float]]] = {}
+        for run in self.runs:
+            for name, start, end in run:
+                if start < 10:  # the first occurrence within the press's work
+                    steps.setdefault(name, []).append((start, end))
+        rows = sorted(((statistics.median(s for s, _ in v), statistics.median(e for _, e in v),
+                        n, len(v)) for n, v in steps.items()))
+        return [f"| {n} | {s * 1000:.0f} ms | {e * 1000:.0f} ms | {c} |" for s, e, n, c in rows]
+
+
+RUNTIME_VERBS = ("ensure_image", "pull_pinned", "run", "programs", "set_root_password",
+                 "wait_ready", "published_ports", "add_ssh_key", "lock_password")
+NOTIFIER_CALLS = ("send", "send_photo", "edit", "delete")
+
+
+async def through_the_bot(rig: Rig, runs: int, phases: Phases | None = None) -> list[float]:
     os.environ["GPURENT_TEST_TOKEN"] = TOKEN
     timings: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -40,12 +85,17 @@ async def through_the_bot(rig: Rig, runs: int) -> list[float]:
             h = Harness(rig=rig, emu=emu, config=make_config(rig, emu, url),
                         clock=FrozenClock(datetime.now(UTC)))
             await h.start()
+            if phases is not None:
+                phases.wrap(h.services.runtime, RUNTIME_VERBS)
+                phases.wrap(h.services.notifier, NOTIFIER_CALLS)
             boss, _ = await h.admins()
             for i in range(runs):
                 student = await h.user(5000 + i, f"B{i}", "en")
                 submitted = await request_rental(student, unit="hour", quantity=1)
                 ref = submitted.text.split()[2]
                 t0 = time.perf_counter()
+                if phases is not None:
+                    phases.begin()
                 await approve_next(boss, ref)
                 await student.wait_message(contains="ssh root@", timeout=60)
                 timings.append(time.perf_counter() - t0)
@@ -100,22 +150,41 @@ def bare_sdk(rig: Rig, runs: int) -> list[float]:
     return timings
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=10)
-    args = parser.parse_args()
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def run(runs: int) -> list[str]:
     rig = Rig()
     rig.start()
+    phases = Phases()
     try:
-        bot = asyncio.run(through_the_bot(rig, args.runs))
+        bot = asyncio.run(through_the_bot(rig, runs, phases))
         rig.reset()
-        sdk = bare_sdk(rig, args.runs)
+        sdk = bare_sdk(rig, runs)
     finally:
         rig.stop()
-    print(f"approve -> credentials via the bot: median {statistics.median(bot):.2f} s "
-          f"(min {min(bot):.2f}, max {max(bot):.2f}, n={len(bot)})")
-    print(f"bare SDK create+start+chpasswd+ssh banner: median {statistics.median(sdk):.2f} s "
-          f"(min {min(sdk):.2f}, max {max(sdk):.2f}, n={len(sdk)})")
+    lines = ["| path | median | p95 | min | max | n |", "|---|---|---|---|---|---|"]
+    for label, found in (("gpurent: Approve pressed → credentials message arrives", bot),
+                         ("bare SDK: create + start + chpasswd + SSH banner", sdk)):
+        lines.append(f"| {label} | {statistics.median(found):.2f} s | {p95(found):.2f} s | "
+                     f"{min(found):.2f} s | {max(found):.2f} s | {len(found)} |")
+    ratio = statistics.median(bot) / statistics.median(sdk)
+    extra = statistics.median(bot) - statistics.median(sdk)
+    lines.append(f"\nMedian ratio {ratio:.2f}×, {extra * 1000:+.0f} ms "
+                 "(target: at most 1.2× and +300 ms)\n")
+    lines += ["| step (product, per run) | median start | median end | runs |",
+              "|---|---|---|---|", *phases.summary()]
+    for line in lines:
+        print(line, flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    run(parser.parse_args().runs)
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ class TickFigures:
 
 
 def _services(boxes: scale_seed.Containers, clock: FrozenClock) -> Services:
-    return Services(config=scale_seed.config(), clock=clock, runtime=BenchRuntime(boxes),  # type: ignore[arg-type]
+    return Services(config=scale_seed.config(), clock=clock, runtime=BenchRuntime(boxes),
                     notifier=RecordingNotifier(), tick_seconds=0)
 
 
@@ -131,7 +131,7 @@ def _history_removed() -> None:
 def measure(url: str, rentals: int, samples: int, baseline: bool) -> TickFigures:
     open_database(url)
     try:
-        boxes = scale_seed.seed(rentals, samples)
+        boxes = scale_seed.seed(rentals, 0 if baseline else samples)
         if baseline:
             _history_removed()
         db.execute_sql("ANALYZE")
@@ -155,7 +155,7 @@ def _fresh_postgres(url: str) -> None:
 def run(scales: list[int], postgres: str | None, samples: int = SAMPLES) -> list[str]:
     lines = ["| database · run | rentals | samples | tick median | tick max | statements |",
              "|---|---|---|---|---|---|"]
-    backends = [("SQLite", None)] + ([("PostgreSQL", postgres)] if postgres else [])
+    backends = [("PostgreSQL", postgres)] if postgres else [("SQLite", None)]
     for name, pg in backends:
         for rentals in scales:
             for baseline in (True, False):
@@ -175,7 +175,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=SAMPLES)
     parser.add_argument("--postgres", default=None, help="a database URL to wipe and use")
     args = parser.parse_args()
-    run([int(s) for s in args.scales.split(",")], args.postgres, args.samples)
+    scales = [int(s) for s in args.scales.split(",")]
+    run(scales, None, args.samples)
+    if args.postgres:
+        run(scales, args.postgres, args.samples)
 
 
 if __name__ == "__main__":

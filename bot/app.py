@@ -25,6 +25,7 @@ from bot.i18n import language_for, t
 from bot.menus import ADMIN_COMMANDS, set_all_commands
 from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
+from bot.updates import PerUserUpdateProcessor
 from bot.usecases import admins, watch
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
@@ -52,6 +53,7 @@ def build_application(services: Services, token: str) -> Application[Any, Any, A
     if tg.proxy:  # where Telegram is only reachable through one (e.g. mainland China)
         builder = builder.proxy(tg.proxy).get_updates_proxy(tg.proxy)
     builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    builder = builder.concurrent_updates(PerUserUpdateProcessor())  # users at once, each in order
     app = builder.build()
     services.notifier = TelegramNotifier(app.bot, services.clock)
     app.bot_data[SERVICES_KEY] = services
