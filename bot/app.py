@@ -26,13 +26,14 @@ from bot.menus import ADMIN_COMMANDS, set_all_commands
 from bot.notify import TelegramNotifier
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.updates import PerUserUpdateProcessor
-from bot.usecases import admins, watch
+from bot.usecases import admins, images, watch
 from bot.usecases.hosts import sync_hosts
 from bot.usecases.housekeeping import recover_interrupted, resume_approved
 from bot.usecases.reconcile import reconcile
 from handlers import admin, approval, billing, lifecycle, ratelimit, rentals, request, start
 from handlers import changes as change_handlers
 from handlers import console as console_handlers
+from handlers import images as image_handlers
 from handlers import keys as key_handlers
 from handlers import selfservice as selfservice_handlers
 from handlers.common import CustomContext
@@ -73,6 +74,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     rentals.register(app)
     admin.register(app)
     console_handlers.register(app)
+    image_handlers.register(app)
     lifecycle.register(app)
     billing.register(app)
     selfservice_handlers.register(app)
@@ -91,6 +93,7 @@ async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     with the database, the engines' event streams, menus, the tick."""
     services = services_of(app.bot_data)
     await sync_hosts(services)
+    images.seed(services, services.clock.now())  # the catalogue /request offers
     await recover_interrupted(services)
     resume_approved(services)
     now = services.clock.now()

@@ -165,8 +165,12 @@ CONSOLE_USER = Kind("auc", "admin", (USER,))
 CONSOLE_USER_ACT = Kind("aua", "admin", (USER, choice("act", *USER_ACTIONS)))  # typed input
 CONSOLE_QUEUE_UP = Kind("aqu", "admin", (RENTAL,))
 CONSOLE_QUEUE_CANCEL = Kind("aqx", "admin", (RENTAL,))
+IMAGE = number("image")
+IMAGE_TOGGLE = Kind("aimh", "admin", (IMAGE,))  # hide or show again
+IMAGE_REMOVE = Kind("aimr", "admin", (IMAGE,))
 CONSOLE_KINDS = (CONSOLE_RENTALS, CONSOLE_RENTAL, CONSOLE_ACT, CONSOLE_ACT_OK, CONSOLE_USERS,
-                 CONSOLE_USER, CONSOLE_USER_ACT, CONSOLE_QUEUE_UP, CONSOLE_QUEUE_CANCEL)
+                 CONSOLE_USER, CONSOLE_USER_ACT, CONSOLE_QUEUE_UP, CONSOLE_QUEUE_CANCEL,
+                 IMAGE_TOGGLE, IMAGE_REMOVE)
 
 KINDS: tuple[Kind, ...] = (
     APPROVE, REJECT, REJECT_REASON, BACK_TO_CARD, PAY, RELEASE, RELEASE_CONFIRM, EXTEND,

@@ -18,8 +18,8 @@ from models import settings
 logger = logging.getLogger(__name__)
 
 STUDENT_COMMANDS = ("start", "request", "my", "keys", "bill", "pay", "lang", "help", "cancel")
-CONSOLE_COMMANDS = ("pending", "rentals", "rental", "queue", "users", "user", "hosts", "report",
-                    "broadcast", "maintenance", "audit")
+CONSOLE_COMMANDS = ("pending", "rentals", "rental", "queue", "users", "user", "hosts", "images",
+                    "report", "broadcast", "maintenance", "audit")
 ADMIN_COMMANDS = (*STUDENT_COMMANDS, *CONSOLE_COMMANDS)
 MENU_CHATS = "admin_menu_chats"  # the chats given the admin menu, to take it back later
 

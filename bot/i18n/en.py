@@ -457,3 +457,21 @@ MESSAGES.update({
 MESSAGES.update({
     "ac_block_live": "Their rentals {refs} keep running: stop one from /rental, or let it run to its end.",
 })
+
+MESSAGES.update({
+    "cmd_images": "Image catalogue: /images add REF [NAME]",
+    "img_head": "<b>Image catalogue</b> (what /request offers):",
+    "img_hidden": "(hidden)",
+    "img_btn_hide": "🙈 Hide {image}",
+    "img_btn_show": "👁 Show {image}",
+    "img_btn_remove": "🗑 Remove {image}",
+    "img_add_hint": "Add one: /images add REF [NAME] (it is pulled onto every host first).",
+    "img_usage": "Usage: /images, or /images add REF [NAME]",
+    "img_gone": "That image is no longer in the catalogue.",
+    "img_last": "That is the last image offered: add or show another first.",
+    "img_adding": "Pulling the image onto every host…",
+    "img_pulling": "⬇️ Pulling onto {host}: {bar}",
+    "img_pulled": "✅ Pulled onto {host}.",
+    "img_pull_failed": "❌ The pull onto {host} failed: {reason}\nThe image was not added.",
+    "img_added": "✅ <code>{image}</code> {name} is in the catalogue: /request offers it now.",
+})

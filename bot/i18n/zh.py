@@ -451,3 +451,21 @@ MESSAGES.update({
 MESSAGES.update({
     "ac_block_live": "其租用 {refs} 仍在运行：可在 /rental 中停止，或让其运行到结束。",
 })
+
+MESSAGES.update({
+    "cmd_images": "镜像目录：/images add 镜像 [名称]",
+    "img_head": "<b>镜像目录</b>（/request 提供的镜像）：",
+    "img_hidden": "（已隐藏）",
+    "img_btn_hide": "🙈 隐藏 {image}",
+    "img_btn_show": "👁 显示 {image}",
+    "img_btn_remove": "🗑 删除 {image}",
+    "img_add_hint": "添加：/images add 镜像 [名称]（先拉取到每台主机）。",
+    "img_usage": "用法：/images，或 /images add 镜像 [名称]",
+    "img_gone": "该镜像已不在目录中。",
+    "img_last": "这是最后一个可选镜像：请先添加或显示另一个。",
+    "img_adding": "正在把镜像拉取到每台主机…",
+    "img_pulling": "⬇️ 正在拉取到 {host}：{bar}",
+    "img_pulled": "✅ 已拉取到 {host}。",
+    "img_pull_failed": "❌ 拉取到 {host} 失败：{reason}\n镜像未添加。",
+    "img_added": "✅ <code>{image}</code> {name} 已加入目录：/request 现在可以选择。",
+})

@@ -31,7 +31,7 @@ FILTERS: dict[str, tuple[State, ...]] = {
     "all": tuple(State),
 }
 # What an admin may do to a rental in each state (the card's buttons, in this order).
-ACTIONS: dict[State, tuple[str, ...]] = {
+ACTIONS: dict[State, tuple[str, ...]] = {s: () for s in State} | {
     State.ACTIVE: ("stop", "restart", "x1d", "x7d", "endr", "end"),
     State.EXPIRED: ("start", "x1d", "x7d", "rm"),
     State.QUEUED: ("cancel",),
@@ -40,7 +40,7 @@ ACTIONS: dict[State, tuple[str, ...]] = {
 
 
 def actions_for(state: State) -> tuple[str, ...]:
-    return ACTIONS[state] if state in ACTIONS else ()
+    return ACTIONS[state]
 
 
 def parse_filter(words: list[str]) -> str:

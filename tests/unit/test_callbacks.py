@@ -20,6 +20,7 @@ EXAMPLES: dict[str, tuple[Any, ...]] = {
     "ca": (8,), "cr": (8,), "kdel": (5,),
     "arl": ("expired", 2), "arc": (12,), "ara": (12, "endr"), "arok": (12, "x7d", 41),
     "aul": (3,), "auc": (7,), "aua": (7, "refund"), "aqu": (12,), "aqx": (12,),
+    "aimh": (4,), "aimr": (4,),
 }
 
 

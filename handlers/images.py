@@ -1,0 +1,69 @@
+"""/images (admins): the catalogue with Hide/Show and Remove buttons; ``/images add REF
+[NAME]`` pulls the image onto every answering host (a progress bar in this chat), then offers
+it in /request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import auth
+from bot import callbacks as cb
+from bot.errors import UserError
+from bot.i18n import t
+from bot.notify import markup
+from bot.usecases import images as uc
+from handlers.common import Context, Press, alert, current_user, pressed
+
+
+async def images_command(update: Update, context: Context) -> None:
+    message, user, svc = update.effective_message, current_user(update, context), context.services
+    if message is None:
+        return
+    words = list(context.args or [])
+    try:
+        auth.require_admin(svc.config, user)
+        if words:
+            ref, name = uc.parse_add(svc.config, words)
+        else:
+            text, buttons = uc.listing(svc.config, user)
+    except UserError as error:
+        await message.reply_text(error.render(user.language), parse_mode=ParseMode.HTML)
+        return
+    if not words:
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup(buttons))
+        return
+    await message.reply_text(t(user.language, "img_adding"))
+    svc.spawn(uc.add_and_tell(svc, user, ref, name, message.chat_id), name="image-add")
+
+
+async def _then_list(press: Press, context: Context, change: Any) -> None:
+    svc = context.services
+    try:
+        change(svc, press.user, press.values[0], svc.clock.now())
+        text, buttons = uc.listing(svc.config, press.user)
+    except UserError as error:
+        await alert(press.query, error.render(press.user.language))
+        return
+    await press.query.answer()
+    await press.query.edit_message_text(text, parse_mode=ParseMode.HTML,
+                                        reply_markup=markup(buttons))
+
+
+@pressed(cb.IMAGE_TOGGLE)
+async def on_toggle(update: Update, context: Context, press: Press) -> None:
+    await _then_list(press, context, uc.toggle)
+
+
+@pressed(cb.IMAGE_REMOVE)
+async def on_remove(update: Update, context: Context, press: Press) -> None:
+    await _then_list(press, context, uc.remove)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("images", images_command))
+    app.add_handler(CallbackQueryHandler(on_toggle, pattern=cb.IMAGE_TOGGLE.pattern))
+    app.add_handler(CallbackQueryHandler(on_remove, pattern=cb.IMAGE_REMOVE.pattern))
