@@ -118,6 +118,12 @@ class ContainerRuntime(Protocol):
         """The Docker engine's version on ``host`` (for the admins' /hosts)."""
         ...
 
+    async def build_image(self, host: str, dockerfile: str, tag: str,
+                          on_log: Callable[[str], None]) -> int:
+        """Build ``tag`` from ``dockerfile`` (no other context) on ``host``, calling
+        ``on_log`` with each line of the build's output; returns the image's size in bytes."""
+        ...
+
     def close(self) -> None:
         """Let go of every engine connection (at shutdown)."""
         ...

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from bot.config import HostConfig
 from bot.ports import ContainerDeath, GpuReading, Progress, RunSpec, RuntimeFaultError
-from docker_ops import containers, events, execs, helper, images, trial
+from docker_ops import builds, containers, events, execs, helper, images, trial
 from docker_ops.engine import Engine, HostConn, HostInfo
 from docker_ops.errors import (
     ContainerGoneError,
@@ -83,6 +83,12 @@ class DockerRuntime:
 
     async def engine_version(self, host: str) -> str:
         return (await self.info(host)).server_version
+
+    async def build_image(self, host: str, dockerfile: str, tag: str,
+                          on_log: Callable[[str], None]) -> int:
+        # The host's network: a build installs packages, and an engine's own bridge may
+        # have no way out (no masquerading).
+        return await self._do(host, lambda e: builds.build(e, dockerfile, tag, on_log, "host"))
 
     async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool:
         return await self._do(host, lambda e: images.ensure_image(e, ref, on_progress))

@@ -1,6 +1,7 @@
 """/images (admins): the catalogue with Hide/Show and Remove buttons; ``/images add REF
 [NAME]`` pulls the image onto every answering host (a progress bar in this chat), then offers
-it in /request."""
+it in /request; ``/images prepare KEY`` builds a derived image with sshd, chpasswd and
+jupyter-lab (its log in this chat) and offers that."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
 from bot.usecases import images as uc
+from bot.usecases import prepare
 from handlers.common import Context, Press, alert, current_user, pressed
 
 
@@ -24,6 +26,9 @@ async def images_command(update: Update, context: Context) -> None:
     if message is None:
         return
     words = list(context.args or [])
+    if words and words[0].lower() == "prepare":
+        await _prepare(update, context, words)
+        return
     try:
         auth.require_admin(svc.config, user)
         if words:
@@ -38,6 +43,19 @@ async def images_command(update: Update, context: Context) -> None:
         return
     await message.reply_text(t(user.language, "img_adding"))
     svc.spawn(uc.add_and_tell(svc, user, ref, name, message.chat_id), name="image-add")
+
+
+async def _prepare(update: Update, context: Context, words: list[str]) -> None:
+    """Build the derived image beside the chat; its log comes in short chunks."""
+    message, user, svc = update.effective_message, current_user(update, context), context.services
+    assert message is not None
+    try:
+        base = prepare.target(svc, user, words)
+    except UserError as error:
+        await message.reply_text(error.render(user.language), parse_mode=ParseMode.HTML)
+        return
+    svc.spawn(prepare.prepare_and_tell(svc, user, base, message.chat_id),
+              name=f"image-prepare-{base.key}")
 
 
 async def _then_list(press: Press, context: Context, change: Any) -> None:

@@ -466,7 +466,7 @@ MESSAGES.update({
     "img_btn_show": "👁 Show {image}",
     "img_btn_remove": "🗑 Remove {image}",
     "img_add_hint": "Add one: /images add REF [NAME] (it is pulled onto every host first).",
-    "img_usage": "Usage: /images, or /images add REF [NAME]",
+    "img_usage": "Usage: /images, /images add REF [NAME], or /images prepare KEY",
     "img_gone": "That image is no longer in the catalogue.",
     "img_last": "That is the last image offered: add or show another first.",
     "img_adding": "Pulling the image onto every host…",
@@ -474,4 +474,10 @@ MESSAGES.update({
     "img_pulled": "✅ Pulled onto {host}.",
     "img_pull_failed": "❌ The pull onto {host} failed: {reason}\nThe image was not added.",
     "img_added": "✅ <code>{image}</code> {name} is in the catalogue: /request offers it now.",
+})
+
+MESSAGES.update({
+    "img_preparing": "🛠 Preparing on {host} (sshd, chpasswd, jupyter-lab); the build log follows:",
+    "img_prepare_failed": "❌ Preparing failed on {host}: {reason}\nNothing was added.",
+    "img_prepared": "✅ Prepared: <code>{image}</code> = <code>{ref}</code>, {size}. /request offers it now.",
 })

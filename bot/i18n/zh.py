@@ -460,7 +460,7 @@ MESSAGES.update({
     "img_btn_show": "👁 显示 {image}",
     "img_btn_remove": "🗑 删除 {image}",
     "img_add_hint": "添加：/images add 镜像 [名称]（先拉取到每台主机）。",
-    "img_usage": "用法：/images，或 /images add 镜像 [名称]",
+    "img_usage": "用法：/images、/images add 镜像 [名称]，或 /images prepare 键",
     "img_gone": "该镜像已不在目录中。",
     "img_last": "这是最后一个可选镜像：请先添加或显示另一个。",
     "img_adding": "正在把镜像拉取到每台主机…",
@@ -468,4 +468,10 @@ MESSAGES.update({
     "img_pulled": "✅ 已拉取到 {host}。",
     "img_pull_failed": "❌ 拉取到 {host} 失败：{reason}\n镜像未添加。",
     "img_added": "✅ <code>{image}</code> {name} 已加入目录：/request 现在可以选择。",
+})
+
+MESSAGES.update({
+    "img_preparing": "🛠 正在 {host} 上准备镜像（sshd、chpasswd、jupyter-lab）；构建日志如下：",
+    "img_prepare_failed": "❌ 在 {host} 上准备失败：{reason}\n未添加任何镜像。",
+    "img_prepared": "✅ 已准备：<code>{image}</code> = <code>{ref}</code>，{size}。/request 现在可以选择。",
 })

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import UserError
+from bot.ports import RuntimeFaultError
 from bot.services import Services
-from bot.usecases import images
+from bot.usecases import images, prepare
 from models import catalog, queries
 from models.tables import CatalogImage, User
 from tests.fakes import RecordingNotifier
@@ -66,3 +67,30 @@ async def test_a_student_changes_nothing_in_the_catalogue(svc: Services) -> None
     with pytest.raises(UserError, match="not_admin"):
         images.listing(svc.config, mallory)
     assert catalog.find(first.id) is not None and not row(first.key).hidden
+
+
+async def test_prepare_builds_a_derived_image_streams_the_log_and_offers_it(
+        svc: Services, runtime: FakeRuntime) -> None:
+    images.seed(svc, START)
+    base = prepare.target(svc, admin(), ["prepare", offered(svc)[0]])
+    said = await prepare.prepare(svc, admin(), base, ADMIN, START)
+    (_, host, text, tag), = runtime.named("build_image")
+    assert text.startswith(f"FROM {base.ref}\n") and "openssh-server" in text
+    assert "chpasswd" in text and "jupyterlab" in text
+    assert "512 MB" in said and (host, tag) in runtime.images
+    assert svc.config.images[-1].ref == tag  # /request offers it
+    assert isinstance(svc.notifier, RecordingNotifier)
+    chunks = [s.text for s in svc.notifier.to(ADMIN, "<pre>")]
+    assert chunks and all(len(c) <= 1600 for c in chunks)
+    assert "&lt;building&gt;" in chunks[-1]  # the log is escaped
+
+
+async def test_a_failed_prepare_adds_nothing(svc: Services, runtime: FakeRuntime) -> None:
+    images.seed(svc, START)
+    before = offered(svc)
+    runtime.fail["build_image"] = RuntimeFaultError("start", "apt-get: no network", False)
+    base = prepare.target(svc, admin(), ["prepare", before[0]])
+    said = await prepare.prepare(svc, admin(), base, ADMIN, START)
+    assert "no network" in said and offered(svc) == before
+    with pytest.raises(UserError, match="not_admin"):
+        prepare.target(svc, student(OTHER), ["prepare", before[0]])

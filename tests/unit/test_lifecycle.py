@@ -67,6 +67,13 @@ class FakeRuntime:
         self._call("engine_version", host)
         return "27.0-fake"
 
+    async def build_image(self, host: str, dockerfile: str, tag: str, on_log: Any) -> int:
+        self._call("build_image", host, dockerfile, tag)
+        for n in range(40):
+            on_log(f"Step {n}: <building> {tag}")
+        self.images.add((host, tag))
+        return 512_000_000
+
     async def ensure_image(self, host: str, ref: str, on_progress: Progress | None) -> bool:
         self._call("ensure_image", host, ref)
         self.images.add((host, ref))
