@@ -49,9 +49,14 @@ def write_lab(path: Path, rig: Rig, emu: BotApiEmulator) -> Path:
 
 async def run(config: Path) -> asyncio.subprocess.Process:
     env = {**os.environ, "GPURENT_RUN_TOKEN": TOKEN}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    with (config.parent / "run.log").open("ab") as log:  # read back on failure
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+            stdout=log, stderr=asyncio.subprocess.STDOUT)
+
+
+def log_of(config: Path) -> str:
+    return (config.parent / "run.log").read_text(encoding="utf-8", errors="replace")[-3000:]
 
 
 def ours(rig: Rig) -> list[Any]:
@@ -69,7 +74,10 @@ async def test_a_bot_killed_mid_provisioning_recovers_with_one_container_and_one
     student = emu.user(id=3201, first_name="Kai", language_code="en")
     try:
         await admin.send("/start")
-        await admin.wait_message(contains="Admin", timeout=30)
+        try:
+            await admin.wait_message(contains="Admin", timeout=30)
+        except AssertionError:
+            raise AssertionError(log_of(config)) from None
         await student.send("/start")
         await student.wait_message(contains="Kai", timeout=30)
         submitted = await request_rental(student)
@@ -80,13 +88,17 @@ async def test_a_bot_killed_mid_provisioning_recovers_with_one_container_and_one
             await asyncio.sleep(0.1)
         assert ours(clean_rig), "the container was never created"
     finally:
-        first.send_signal(signal.SIGKILL)
+        if first.returncode is None:
+            first.send_signal(signal.SIGKILL)
         await first.wait()
     for engine in clean_rig.engines:
         engine.slow_gpu_hook(0)
     second = await run(config)
     try:
-        creds = await student.wait_message(contains="Password", timeout=90)
+        try:
+            creds = await student.wait_message(contains="Password", timeout=90)
+        except AssertionError:
+            raise AssertionError(log_of(config)) from None
         login = credentials_of(creds)
         out = await ssh(login["address"], int(login["port"]), login["password"], "echo up")
         assert out.strip() == "up"
@@ -95,5 +107,6 @@ async def test_a_bot_killed_mid_provisioning_recovers_with_one_container_and_one
         assert len(ours(clean_rig)) == 1 and len(running) == 1
         assert len([m for m in student.messages if "Password" in m.content]) == 1
     finally:
-        second.send_signal(signal.SIGINT)
+        if second.returncode is None:
+            second.send_signal(signal.SIGINT)
         await asyncio.wait_for(second.wait(), timeout=30)
