@@ -32,7 +32,8 @@ SSH = (
     "command -v chpasswd >/dev/null || need=1; "
     'if [ -n "$need" ]; then '
     "if command -v apt-get >/dev/null; then apt-get update && "
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+    # --reinstall: a base whose package database lists sshd but whose file was deleted
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall --no-install-recommends "
     "openssh-server passwd && rm -rf /var/lib/apt/lists/*; "
     "elif command -v apk >/dev/null; then apk add --no-cache openssh shadow; "
     "elif command -v dnf >/dev/null; then dnf install -y openssh-server passwd && dnf clean all; "

@@ -1,0 +1,61 @@
+"""/images end to end on the rig: an image added by reference is really pulled from the rig's
+registry (a progress bar in the admin's chat) and offered; one prepared from a local base
+without sshd becomes rentable, a real SSH login proving it."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.states import State
+from models.tables import CatalogImage, Rental
+from tests.e2e import images
+from tests.e2e.harness import Harness, approve_next, request_rental
+from tests.e2e.sshcheck import ssh
+
+pytestmark = [pytest.mark.rig, pytest.mark.e2e]
+
+NO_SSHD = "nvcr.io/nvidia/pytorch:20.12-bare"
+IMAGES = [{"key": "pytorch", "name": "PyTorch (NGC 20.12)",
+           "ref": "nvcr.io/nvidia/pytorch:20.12-py3"},
+          {"key": "bare", "name": "Bare", "ref": NO_SSHD}]
+
+
+async def test_an_image_added_by_reference_is_pulled_and_offered(harness: Harness) -> None:
+    boss, _ = await harness.admins()
+    ref = harness.rig.registry_image
+    said = await boss.send(f"/images add {ref} Registry Torch")
+    await boss.wait_message(contains="Pulled onto", after=said, timeout=90)
+    await boss.wait_message(contains="is in the catalogue", after=said, timeout=90)
+    added = CatalogImage.get(CatalogImage.ref == ref)
+    assert added.source == "added" and not added.hidden
+    for engine in harness.rig.engines:
+        assert engine.client().images.get(ref)
+    student = await harness.user(5201, "Sun", "en")
+    await student.send("/request")
+    menu = await student.wait_message(predicate=lambda m: "Registry Torch" in m.buttons())
+    assert "Registry Torch" in menu.buttons()
+
+
+@pytest.mark.config(images=IMAGES, rental={"ready_timeout_s": 30})
+async def test_an_image_prepared_from_a_base_without_sshd_is_rentable(harness: Harness) -> None:
+    images.derive(harness.rig, NO_SSHD, images.NO_SSHD)
+    boss, _ = await harness.admins()
+    said = await boss.send("/images prepare bare")
+    await boss.wait_message(contains="build log follows", after=said, timeout=30)
+    done = await boss.wait_message(predicate=lambda m: "Prepared:" in m.content
+                                   or "failed" in m.content, after=said, timeout=400)
+    assert "Prepared:" in done.content, done.content
+    assert "MB" in done.content
+    assert [m for m in boss.messages if m.content.startswith("Step") or "<pre>" in m.text
+            or m.entities], "the build log came in chunks"
+    student = await harness.user(5211, "Zhou", "en")
+    submitted = await request_rental(student, unit="hour", quantity=1, image="Bare (prepared)")
+    ref = "R" + submitted.text.split("R", 1)[1].split()[0].rstrip(".,:")
+    await approve_next(boss, ref)
+    creds = await student.wait_message(contains="ssh root@", timeout=60)
+    address = creds.text.split("ssh root@")[1].split()[0]
+    port = creds.text.split(" -p ")[1].split()[0]
+    password = creds.text.split("Password: ")[1].split()[0]
+    assert (await ssh(address, int(port), password, "id -u")).strip() == "0"
+    await harness.settle()
+    assert Rental.get_by_id(int(ref[1:])).state == State.ACTIVE.value
