@@ -19,7 +19,7 @@ from bot.usecases import host_view
 from handlers.ratelimit import LIMITER_KEY
 from models import settings
 from models.states import State
-from models.tables import AuditEvent, LedgerEntry, Rental, User
+from models.tables import AuditEvent, CatalogImage, LedgerEntry, Rental, User
 from tests.botemu import BotMessage, EmuUser
 from tests.e2e.harness import ADMIN_IDS, Harness, rent
 from tests.e2e.test_buttons import forge
@@ -28,7 +28,8 @@ pytestmark = [pytest.mark.rig, pytest.mark.e2e]
 
 CONSOLE = ("/rentals", "/rentals all", "/rental R1", "/queue", "/users", "/user 1",
            "/user @admin0", "/hosts", "/pending", "/report", "/broadcast all hi",
-           "/maintenance on closed", "/maintenance off", "/audit", "/audit R1")
+           "/maintenance on closed", "/maintenance off", "/audit", "/audit R1", "/images",
+           "/images add docker.io/library/ubuntu:24.04", "/images prepare pytorch")
 
 
 def chat_scope(chat_id: int) -> dict[str, object]:
@@ -70,7 +71,7 @@ async def test_a_student_trying_the_console_is_refused_with_nothing_changed(
     for data in ("arl:all:1", f"arc:{rental.id}", f"ara:{rental.id}:endr",
                  f"arok:{rental.id}:end:1", f"arok:{rental.id}:x7d:99", "aul:1",
                  f"auc:{uid}", f"aua:{uid}:block", f"aua:{uid}:refund", f"aua:{uid}:msg",
-                 f"aqu:{rental.id}", f"aqx:{rental.id}"):
+                 f"aqu:{rental.id}", f"aqx:{rental.id}", "aimh:1", "aimr:1"):
         answer = await forge(harness, mallory, own, data)
         assert answer.show_alert and "Only lab admins" in (answer.text or ""), data
     for data in ("arok:1:nuke:1", "aua:1:delete", "arl:all:0", "ara:abc:stop"):
@@ -81,6 +82,7 @@ async def test_a_student_trying_the_console_is_refused_with_nothing_changed(
     assert (Rental.get_by_id(rental.id).state, AuditEvent.select().count(),
             ledger.balance(rental.user)) == before
     assert settings.maintenance() is None and not User.get_by_id(uid).blocked
+    assert [i.hidden for i in CatalogImage.select()] == [False] * CatalogImage.select().count()
 
 
 async def _card(admin: EmuUser, ref: str) -> BotMessage:
@@ -143,7 +145,8 @@ async def test_a_blocked_students_extend_is_refused_with_the_reason(harness: Har
     await boss.wait_message(contains="Why block")
     await boss.send("unpaid <b>bills</b>")
     await boss.wait_message(contains="is blocked")
-    await student.wait_message(contains="unpaid &lt;b&gt;bills&lt;/b&gt;")
+    told = await student.wait_message(contains="was blocked by the lab admin")
+    assert "unpaid" in told.content and "bills" in told.content
     answer = await forge(harness, student, student.messages[-1], f"ext:{rental.id}")
     assert answer.show_alert and "unpaid" in (answer.text or "")
     await student.send("/request")
