@@ -142,3 +142,12 @@ async def test_an_added_key_logs_in_and_keys_only_refuses_the_password(
     await student.send("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7 short")
     refused = await student.wait_message(contains="not an SSH public key", after=added)
     assert refused.text
+
+    # The last key removed: the key stops working and a new password comes (not locked out).
+    await student.send("/keys")
+    listing = await student.wait_message(predicate=lambda m: "Remove key 1" in m.buttons())
+    await student.press(listing, "Remove key 1")
+    fresh = await student.wait_message(contains="ssh root@", after=listing, timeout=30)
+    assert (await ssh(address, port, password_of(fresh), "id -u")).strip() == "0"
+    with pytest.raises(paramiko.AuthenticationException):
+        await asyncio.to_thread(key_login, address, port, key)
