@@ -60,8 +60,16 @@ class RedactingFormatter(logging.Formatter):
         return mask(self.inner.format(record))
 
 
+# These log every Bot API call's parameters and results at DEBUG: message texts, so the
+# credentials message (its password) too, in any language. Kept at INFO even under -v.
+PAYLOAD_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot", "httpx", "httpcore")
+
+
 def install() -> None:
-    """Wrap every root handler's formatter (once); call right after ``logging.basicConfig``."""
+    """Wrap every root handler's formatter (once) and keep the loggers that print message
+    payloads quiet; call right after ``logging.basicConfig``."""
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     for handler in logging.getLogger().handlers:
         if not isinstance(handler.formatter, RedactingFormatter):
             handler.setFormatter(RedactingFormatter(handler.formatter))

@@ -28,7 +28,7 @@ def log() -> Iterator[io.StringIO]:
 
 def test_token_in_a_url_is_masked(log: io.StringIO) -> None:
     redact_everywhere(TOKEN)
-    logging.getLogger("telegram.ext.ExtBot").debug("Set Bot API URL: http://x/bot%s", TOKEN)
+    logging.getLogger("telegram.ext.Updater").debug("Set Bot API URL: http://x/bot%s", TOKEN)
     logging.getLogger("some.http.client").info("POST http://x/bot%s/getUpdates", TOKEN)
     logging.getLogger("x").warning("secret part alone: AAE-secret-part")
     text = log.getvalue()
@@ -78,3 +78,10 @@ def test_describe_is_one_short_masked_line() -> None:
     line = describe(error, 100)
     assert line.startswith("ValueError: bad thing <bot-token> xxx")
     assert "\n" not in line and len(line) <= 100 and "secret" not in line
+
+
+def test_the_loggers_that_print_message_texts_stay_quiet_at_debug(log: io.StringIO) -> None:
+    redact_everywhere(TOKEN)
+    logging.getLogger("telegram.ext.ExtBot").debug("Calling sendMessage with {'text': 'x'}")
+    logging.getLogger("telegram.Bot").debug("Calling sendMessage with {'text': '密码：x'}")
+    assert log.getvalue() == ""
