@@ -110,6 +110,7 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         # Nothing of the host: no host namespaces, devices, socket or other mounts, no extra
         # capabilities; setuid programs cannot gain more than root in the container has.
         "privileged": False,
+        "cgroupns": "private",  # cgroup v1 engines default to the host's cgroup namespace
     }
     if spec.no_new_privileges:
         kwargs["security_opt"] = ["no-new-privileges"]

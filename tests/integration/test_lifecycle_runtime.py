@@ -86,15 +86,16 @@ async def test_a_workspace_is_emptied_through_a_helper_and_gone_counts_as_done(
     assert helpers_left(rig_engine) == []
 
 
-async def test_without_its_capabilities_the_helper_cannot_delete_a_students_files(
-        rig_engine: Any) -> None:
+@pytest.mark.parametrize("caps", [(), ("DAC_OVERRIDE",), ("FOWNER",)])
+async def test_without_each_of_its_capabilities_the_helper_cannot_delete_a_students_files(
+        rig_engine: Any, caps: tuple[str, ...]) -> None:
     path = Path(rig_engine.workspace_root) / "u45"
     hostile_workspace(path)
     engine = Engine(HostConn(rig_engine.name, rig_engine.docker_url))
     try:
         with pytest.raises(DockerOpsError):
-            await helper.run(engine, IMAGE, helper.Job(helper.DELETE_ARGV, str(path), ()))
-        assert (path / "deep" / "weights.bin").exists()
+            await helper.run(engine, IMAGE, helper.Job(helper.DELETE_ARGV, str(path), caps))
+        assert (path / "sticky" / "theirs").exists() or (path / "deep").exists()
         await helper.delete_dir(engine, IMAGE, str(path))  # DAC_OVERRIDE + FOWNER suffice
         assert list(path.iterdir()) == []
     finally:

@@ -41,7 +41,7 @@ def _spec(**overrides: Any) -> ContainerSpec:
 def test_a_rental_container_has_limits_no_new_privileges_and_no_token_in_its_config() -> None:
     kwargs = create_kwargs(_spec())
     assert kwargs["pids_limit"] == 8192 and kwargs["security_opt"] == ["no-new-privileges"]
-    assert kwargs["privileged"] is False
+    assert kwargs["privileged"] is False and kwargs["cgroupns"] == "private"
     assert "secret-token" not in repr(kwargs) and kwargs["environment"] == {}
     assert kwargs["volumes"] == {"/srv/ws/u1": {"bind": "/workspace", "mode": "rw"}}
     for key in ("network_mode", "pid_mode", "ipc_mode", "userns_mode", "cap_add", "devices",
