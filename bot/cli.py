@@ -43,12 +43,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    import socket
+
+    from bot.clock import SystemClock
+    from bot.health import check_health
+
+    ok, line = check_health(_load(args), SystemClock().now(), socket.gethostname())
+    print(line)
+    return 0 if ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gpurent", description="GPU rental desk bot for Telegram")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
     for name, fn, text in (("run", cmd_run, "run the bot"),
-                           ("check", cmd_check, "check the config and reach every host")):
+                           ("check", cmd_check, "check the config and reach every host"),
+                           ("health", cmd_health, "exit 0 when this machine's bot is alive")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--config", "-c", help="TOML file (default: built-in defaults)")
         cmd.add_argument("--admin", type=int, action="append",

@@ -13,7 +13,7 @@ from models.migrations import migrate
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["close_database", "db", "open_database"]
+__all__ = ["close_database", "db", "open_database", "open_existing"]
 
 _SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -34,6 +34,18 @@ def open_database(url: str) -> Database:
     db.initialize(database)
     database.connect(reuse_if_open=True)
     migrate(database)
+    return database
+
+
+def open_existing(url: str) -> Database:
+    """Connect to a database the bot already made, without migrating (``gpurent health``)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist yet")
+    database = connect(url, pragmas=_SQLITE_PRAGMAS) if url.startswith("sqlite") else connect(url)
+    db.initialize(database)
+    database.connect(reuse_if_open=True)
     return database
 
 

@@ -54,3 +54,10 @@ def renew(holder: str, now: datetime) -> bool:
 def give_back(holder: str) -> None:
     ProcessLease.delete().where((ProcessLease.name == NAME)
                                 & (ProcessLease.holder == holder)).execute()
+
+
+def current() -> tuple[str, datetime] | None:
+    """Who holds the lease and when they last renewed it; None when nobody does."""
+    row = ProcessLease.get_or_none(ProcessLease.name == NAME)
+    renewed = None if row is None else from_db(row.renewed_at)
+    return None if row is None or renewed is None else (row.holder, renewed)

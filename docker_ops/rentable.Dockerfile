@@ -1,0 +1,36 @@
+# A rentable image from an NGC image (or any other Linux image): OpenSSH server, chpasswd and
+# JupyterLab, nothing else. This is the lab manual's "basic configuration", written once.
+#
+# Only installed, not configured or started: gpurent runs its own entry script in every rented
+# container (docker_ops/entry.py), which makes that container's SSH host keys, starts sshd with
+# root login, starts jupyter-lab on 8888 in /workspace with a random token, and sets a random
+# root password through chpasswd. Host keys baked into the base are removed, so no two
+# containers share them. Jupyter is best effort: without it a rental is SSH only.
+#
+# By hand:  docker build -f rentable.Dockerfile \
+#             --build-arg BASE=nvcr.io/nvidia/pytorch:23.10-py3 -t lab/pytorch:23.10-ssh .
+# The admins' /images prepare can build this same file (docker_ops/rentable.py sets BASE).
+# The build needs the network (a package mirror, PyPI) only for what the base lacks.
+ARG BASE=nvcr.io/nvidia/pytorch:20.12-py3
+FROM ${BASE}
+USER root
+RUN set -eu; \
+    if ! { command -v sshd || [ -x /usr/sbin/sshd ]; } >/dev/null || ! command -v chpasswd >/dev/null; then \
+        if command -v apt-get >/dev/null; then \
+            apt-get update; \
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server passwd; \
+            rm -rf /var/lib/apt/lists/*; \
+        elif command -v apk >/dev/null; then apk add --no-cache openssh shadow; \
+        elif command -v dnf >/dev/null; then dnf install -y openssh-server passwd; dnf clean all; \
+        elif command -v yum >/dev/null; then yum install -y openssh-server passwd; yum clean all; \
+        else echo "rentable: no package manager to install openssh-server with" >&2; exit 1; \
+        fi; \
+    fi; \
+    rm -f /etc/ssh/ssh_host_*; \
+    mkdir -p /run/sshd /workspace
+RUN command -v jupyter-lab >/dev/null \
+    || python3 -m pip install --no-cache-dir jupyterlab \
+    || python3 -m pip install --no-cache-dir --break-system-packages jupyterlab \
+    || echo "rentable: jupyter-lab could not be installed; rentals of this image are SSH only" >&2
+RUN { command -v sshd || test -x /usr/sbin/sshd; } && command -v chpasswd
+WORKDIR /workspace
