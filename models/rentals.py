@@ -204,6 +204,15 @@ def active_placed() -> list[Rental]:
                                       & Rental.host.is_null(False)).order_by(Rental.id))
 
 
+def among(ids: Iterable[int]) -> list[Rental]:
+    """Those of ``ids`` that exist, in any state, by id."""
+    wanted = list(dict.fromkeys(ids))
+    found: list[Rental] = []
+    for first in range(0, len(wanted), 500):  # bounded parameter lists
+        found.extend(Rental.select().where(Rental.id.in_(wanted[first:first + 500])))
+    return sorted(found, key=lambda r: r.id)
+
+
 def active_among(ids: Iterable[int]) -> list[Rental]:
     """Those of ``ids`` that are running, by id."""
     return list(Rental.select().where(Rental.id.in_(list(ids))

@@ -7,6 +7,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import cast
 
+from peewee import fn
+
 from models.base import db
 from models.tables import GpuAllocation, GpuSample, Rental
 from models.times import from_db, to_db
@@ -31,8 +33,10 @@ def compact(raw_before: datetime, prune_before: datetime, batch: int) -> int:
     """Merge up to ``batch`` raw samples taken before ``raw_before`` into one span-weighted
     row per rental and hour, and drop every sample taken before ``prune_before``. Returns how
     many raw samples were merged."""
-    rows = list(GpuSample.select().where(~GpuSample.hourly & (GpuSample.at < to_db(raw_before)))
-                .order_by(GpuSample.id).limit(batch))
+    # "hourly = false", not "NOT hourly": only an equality lets the (hourly, at) index find
+    # the few raw rows; "id + 0" keeps SQLite from walking all history in id order instead.
+    raw = (GpuSample.hourly == False) & (GpuSample.at < to_db(raw_before))  # noqa: E712
+    rows = list(GpuSample.select().where(raw).order_by(GpuSample.id + 0).limit(batch))
     buckets: dict[tuple[int, datetime], list[GpuSample]] = defaultdict(list)
     for row in rows:
         buckets[row.rental_id, _hour(row.at)].append(row)  # type: ignore[attr-defined]
@@ -74,6 +78,24 @@ def since_many(rental_ids: list[int], start: datetime) -> dict[int, Window]:
         for rental_id, at, util_pm, mem_pm in db.execute(query).fetchall():
             when = datetime.fromisoformat(at).replace(tzinfo=UTC)
             found[rental_id].append((when, util_pm, mem_pm))
+    return found
+
+
+def window_totals(rental_ids: list[int], start: datetime
+                  ) -> dict[int, tuple[int, int, int, datetime]]:
+    """(samples, util sum, memory sum, newest) after ``start`` per rental, in one grouped
+    query: enough to tell a busy or silent rental without reading its samples."""
+    found: dict[int, tuple[int, int, int, datetime]] = {}
+    for first in range(0, len(rental_ids), 500):
+        query = (GpuSample.select(GpuSample.rental, fn.COUNT(GpuSample.id),
+                                  fn.SUM(GpuSample.util_pm), fn.SUM(GpuSample.mem_pm),
+                                  fn.MAX(GpuSample.at).cast("TEXT"))
+                 .where((GpuSample.at > to_db(start))
+                        & GpuSample.rental.in_(rental_ids[first:first + 500]))
+                 .group_by(GpuSample.rental))
+        for rental_id, count, util, mem, newest in db.execute(query).fetchall():
+            when = datetime.fromisoformat(newest).replace(tzinfo=UTC)
+            found[rental_id] = (int(count), int(util), int(mem), when)
     return found
 
 

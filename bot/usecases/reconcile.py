@@ -62,15 +62,16 @@ async def _host(services: Services, host: str, now: datetime) -> int:
         await hosts.host_down(services, host, fault.message)
         return 0
     seen = [Seen(cid, _rental_id(labels), state == "running") for cid, labels, state in listed]
+    known = {r.id: r for r in rentals.among([b.rental_id for b in seen if b.rental_id])}
     fixed = 0
     for box in seen:
-        if await _stray(services, host, box, now):
+        if await _stray(services, host, box, now, known):
             fixed += 1
     for rental in rentals.on_host(host, [State.ACTIVE]):
-        if _busy(services, rental):
-            continue
         mine = next((b for b in seen if b.cid == rental.container_id), None)
-        if mine is None or not mine.running:
+        if mine is not None and mine.running:
+            continue  # as it should be: nothing to ask about its lock
+        if not _busy(services, rental):
             fixed += await _revive(services, rental, mine, now)
     return fixed
 
@@ -84,13 +85,15 @@ def _busy(services: Services, rental: Rental) -> bool:
     return locks.held(rental.id) or services.running(f"provision-R{rental.id}")
 
 
-async def _stray(services: Services, host: str, box: Seen, now: datetime) -> bool:
-    """Remove a container no rental owns; True if it was one."""
-    rental = rentals.find(box.rental_id) if box.rental_id is not None else None
+async def _stray(services: Services, host: str, box: Seen, now: datetime,
+                 known: dict[int, Rental]) -> bool:
+    """Remove a container no rental owns; True if it was one. ``known``: the rentals the
+    host's containers name, read in one query."""
+    rental = known.get(box.rental_id) if box.rental_id is not None else None
     if rental is not None:
-        if _busy(services, rental) or State(rental.state) is State.PROVISIONING:
-            return False
         if State(rental.state) in HAS_CONTAINER and rental.container_id == box.cid:
+            return False  # its rental's own container (checked first: no lock to read)
+        if _busy(services, rental) or State(rental.state) is State.PROVISIONING:
             return False
     try:
         await services.runtime.remove(host, box.cid)

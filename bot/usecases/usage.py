@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
+from types import EllipsisType
 
 from billing.money import format_money
 from bot import callbacks as cb
@@ -108,6 +109,18 @@ def idle_verdict(samples: Sequence[tuple[datetime, int, int]], now: datetime, wi
     return True if times[-1] <= now - window + step else None
 
 
+def _early_verdict(total: tuple[int, int, int, datetime], now: datetime, step: timedelta,
+                   util_pm: int, mem_pm: int) -> bool | EllipsisType | None:
+    """:func:`idle_verdict`'s first two answers from the window's totals alone (stale: None;
+    busy: False); ``...`` when the samples themselves must be read."""
+    count, util, mem, newest = total
+    if now - newest > 2 * step:
+        return None
+    if util >= util_pm * count or mem >= mem_pm * count:
+        return False
+    return ...
+
+
 def window_samples(rental: Rental, since: datetime) -> list[tuple[datetime, int, int]]:
     return samples.since(rental, since)
 
@@ -118,12 +131,18 @@ async def check_idle(services: Services, now: datetime) -> int:
     util_pm, mem_pm = round(cfg.idle_util_percent * 10), round(cfg.idle_memory_percent * 10)
     notices.unclaim_ended(IDLE)
     running = active_rentals()
-    windows = samples.since_many([r.id for r in running], now - cfg.idle_window)
+    since = now - cfg.idle_window
+    totals = samples.window_totals([r.id for r in running], since)
+    early = {rid: _early_verdict(total, now, cfg.sample_every, util_pm, mem_pm)
+             for rid, total in totals.items()}
+    windows = samples.since_many([rid for rid, v in early.items() if v is ...], since)
     streaks = set(notices.rental_ids(IDLE))  # read once: the tick asks for every rental
     sent = 0
     for rental in running:
-        verdict = idle_verdict(windows.get(rental.id, []), now, cfg.idle_window,
-                               cfg.sample_every, util_pm, mem_pm)
+        verdict = early.get(rental.id)
+        if verdict is ...:  # quiet enough to look at every sample: gaps, the window's start
+            verdict = idle_verdict(windows.get(rental.id, []), now, cfg.idle_window,
+                                   cfg.sample_every, util_pm, mem_pm)
         if verdict is False and rental.id in streaks:
             notices.unclaim(f"{IDLE}{rental.id}")  # busy again: the streak is over
         elif verdict and rental.id not in streaks and notices.claim(f"{IDLE}{rental.id}", now,
