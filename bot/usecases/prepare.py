@@ -27,6 +27,8 @@ CHUNK_EVERY_S = 2.0  # at most one log message this often (Telegram: ~1 a second
 CHUNK_LINES, CHUNK_CHARS = 15, 1500
 REPOSITORY = "gpurent/prepared"
 
+# An image's PATH may leave out the sbin directories where sshd and chpasswd live.
+SBIN = 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"'
 SSH = (
     'need=""; command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need=1; '
     "command -v chpasswd >/dev/null || need=1; "
@@ -56,9 +58,9 @@ JUPYTER = (
 def dockerfile(base: str) -> str:
     """The derived image: the base, plus what a rental needs; nothing else changes."""
     return (f"FROM {base}\nUSER root\n"
-            f"RUN set -eu; {SSH}\n"
-            f"RUN {JUPYTER}\n"
-            "RUN { command -v sshd || test -x /usr/sbin/sshd; } && command -v chpasswd\n")
+            f"RUN set -eu; {SBIN}; {SSH}\n"
+            f"RUN {SBIN}; {JUPYTER}\n"
+            f"RUN {SBIN}; command -v sshd && command -v chpasswd\n")
 
 
 def target(services: Services, admin: User | None, words: list[str]) -> CatalogImage:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.usecases import prepare
 from models.states import State
 from models.tables import CatalogImage, Rental
 from tests.e2e import images
 from tests.e2e.harness import Harness, approve_next, request_rental
 from tests.e2e.sshcheck import ssh
+from tests.rig.rig import Rig
 
 pytestmark = [pytest.mark.rig, pytest.mark.e2e]
 
@@ -36,9 +38,30 @@ async def test_an_image_added_by_reference_is_pulled_and_offered(harness: Harnes
     assert "Registry Torch" in menu.buttons()
 
 
+def remove_prepared(rig: Rig) -> None:
+    """What the build left (the image and its layers) goes before the rig's own clean-up,
+    which removes images one by one and cannot remove a parent before its children."""
+    for engine in rig.engines:
+        client = engine.client()
+        for found in client.images.list(all=True):
+            if any(tag.startswith(prepare.REPOSITORY) for tag in found.tags):
+                client.images.remove(found.id, force=True)
+        client.images.prune(filters={"dangling": True})
+
+
 @pytest.mark.config(images=IMAGES, rental={"ready_timeout_s": 30})
 async def test_an_image_prepared_from_a_base_without_sshd_is_rentable(harness: Harness) -> None:
     images.derive(harness.rig, NO_SSHD, images.NO_SSHD)
+    try:
+        await _prepare_and_rent(harness)
+    finally:
+        await harness.settle()
+        for engine in harness.rig.engines:
+            engine.remove_containers()
+        remove_prepared(harness.rig)
+
+
+async def _prepare_and_rent(harness: Harness) -> None:
     boss, _ = await harness.admins()
     said = await boss.send("/images prepare bare")
     await boss.wait_message(contains="build log follows", after=said, timeout=30)
