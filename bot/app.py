@@ -13,13 +13,14 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
-from bot import jobs
+from bot import callbacks, jobs
 from bot.alerting import AlertGate, alert_text
 from bot.i18n import language_for, t
 from bot.menus import ADMIN_COMMANDS, set_all_commands
@@ -85,6 +86,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     known = filters.Regex(r"^/(" + "|".join(ADMIN_COMMANDS) + r")(@\w+)?(\s|$)")
     # Last group: answers only commands that no handler above knows.
     app.add_handler(MessageHandler(filters.COMMAND & ~known, start.unknown_command), group=9)
+    app.add_handler(CallbackQueryHandler(start.unknown_button, pattern=callbacks.UNDECLARED),
+                    group=9)
     app.add_error_handler(on_error)
 
 

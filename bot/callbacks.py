@@ -180,3 +180,13 @@ KINDS: tuple[Kind, ...] = (
     CHANGE_APPROVE, CHANGE_REJECT, KEY_REMOVE,
     *CONSOLE_KINDS,
 )
+
+
+def _undeclared() -> str:
+    """Matches data no kind's pattern matches: a button of an older version of the bot, or a
+    forged one. It still gets an answer, or its spinner would turn until the client gives up."""
+    prefixes = "|".join(re.escape(p) for kind in KINDS for p in (kind.prefix, *kind.aliases))
+    return rf"^(?!(?:{prefixes})(?::|$))"
+
+
+UNDECLARED = _undeclared()

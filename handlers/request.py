@@ -101,9 +101,11 @@ async def on_button(update: Update, context: Context, press: Press) -> int:
         return await refuse(update, context, error, views.state_of(step))
     if nxt == views.CONFIRM_MARK:
         return await confirm(update, context)  # answers the press itself
-    await query.answer()
     if nxt == views.BACK_MARK:
-        return await show(update, context, BACK.get(views.state_of(value), IMAGE))
+        nxt = BACK.get(views.state_of(value), IMAGE)
+    if not views.ready(d, nxt):
+        return await refuse(update, context, UserError("req_stale"), views.state_of(step))
+    await query.answer()
     return await show(update, context, nxt)
 
 

@@ -93,6 +93,15 @@ def summary_text(config: Config, lang: str, d: uc.Draft, now: datetime) -> str:
     return text
 
 
+def ready(d: uc.Draft, state: int) -> bool:
+    """Whether the draft holds every answer asked before ``state``. A button of an older
+    message of the dialogue (or a forged one) can jump ahead; the step it leads to would show
+    a plan for no GPUs or price a rental of no length."""
+    needs = [bool(d.image_ref), d.gpus > 0, bool(d.unit), d.quantity > 0, bool(d.purpose)]
+    before = {GPUS: 1, UNIT: 2, QUANTITY: 3, PURPOSE: 4, PORTS: 5, SUMMARY: 5}
+    return all(needs[:before.get(state, 0)])
+
+
 def apply_button(config: Config, d: uc.Draft, step_name: str, value: str) -> int:
     if step_name == "back":
         return BACK_MARK

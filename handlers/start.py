@@ -10,7 +10,7 @@ from bot import callbacks as cb
 from bot.i18n import esc, t
 from bot.menus import set_admin_commands
 from bot.notify import markup
-from handlers.common import Context, current_user
+from handlers.common import Context, alert, current_user
 
 
 async def start(update: Update, context: Context) -> None:
@@ -40,6 +40,13 @@ async def unknown_command(update: Update, context: Context) -> None:
     user = current_user(update, context)
     if update.effective_message is not None:
         await update.effective_message.reply_text(t(user.language, "unknown_command"))
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """A press whose data no declared kind reads (an old bot's button, or forged)."""
+    if update.callback_query is not None:
+        await alert(update.callback_query, t(current_user(update, context).language,
+                                             "button_bad"))
 
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:
