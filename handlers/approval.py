@@ -82,7 +82,7 @@ async def on_reason(update: Update, context: Context, press: Press) -> int:
     admin = press.user
     if key != "other":
         _pending(context)  # a quick reason ends any wait for a typed one
-        await _decide(update, context, rental_id, False, t(admin.language, f"reject_{key}"))
+        await _decide(update, context, rental_id, False, approve.quick_reason(key))
         return END
     try:
         approve.open_card(rental_id, admin.language, context.services)

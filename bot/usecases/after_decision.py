@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.i18n import esc, t
+from bot.i18n import t
 from bot.services import Services
 from bot.usecases import approve
 from bot.usecases.payments import request_payment
@@ -17,7 +17,7 @@ async def after_decision(services: Services, decision: approve.Decision, now: da
     await approve.close_cards(services, rental)
     user = rental.user
     if not decision.approved:
-        reason = esc(rental.reject_reason or "—")
+        reason = approve.reason_text(rental, user.language)
         await services.notifier.send(user.telegram_id,
                                      t(user.language, "req_rejected", ref=rental.ref,
                                        reason=reason))

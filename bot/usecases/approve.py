@@ -66,6 +66,20 @@ def reason_buttons(rental: Rental, lang: str) -> Keyboard:
     return rows
 
 
+def quick_reason(key: str) -> str:
+    """What a reason from the buttons is stored as: its catalogue key, so the student and each
+    admin read it in their own language (a typed reason is kept as typed)."""
+    return f"reject_{key}"
+
+
+def reason_text(rental: Rental, lang: str) -> str:
+    """The rejection's reason for a reader of ``lang``, safe for HTML."""
+    stored = rental.reject_reason or ""
+    if stored in {quick_reason(key) for key in REJECT_REASONS if key != "other"}:
+        return t(lang, stored)
+    return esc(stored or "—")
+
+
 async def send_cards(services: Services, rental: Rental) -> None:
     verdict = await rentability.verdict(services, rental.image_ref) if rental.custom_image else ""
     for chat_id, lang in admins.targets(services):
@@ -119,7 +133,7 @@ async def close_cards(services: Services, rental: Rental) -> None:
     for card in views.cards(rental):
         lang = admins.language_of(services, card.chat_id)
         key = "card_approved" if rental.state != State.REJECTED.value else "card_rejected"
-        footer = t(lang, key, who=who, when=when, reason=esc(rental.reject_reason or "—"))
+        footer = t(lang, key, who=who, when=when, reason=reason_text(rental, lang))
         await services.notifier.edit(card.chat_id, card.message_id,
                                      card_text(services, rental, lang) + "\n\n" + footer)
 

@@ -37,6 +37,7 @@ from tests.fuzz.vocabulary import (
     DECISIONS,
     DOCUMENTS,
     FORGED_GARBAGE,
+    MENUS,
     MINUTES,
     TYPED_ANSWERS,
     texts,
@@ -174,6 +175,15 @@ class ChatFuzz(RuleBasedStateMachine):
           pick=st.integers(0, 1 << 16))
     def an_admin_decides(self, uid: int, prefix: str, pick: int) -> None:
         self.press_and_check(uid, prefix, pick, within=30)
+
+    @rule(uid=st.sampled_from(PEOPLE), command=st.sampled_from(MENUS),
+          picks=st.lists(st.integers(0, 1 << 16), min_size=1, max_size=4))
+    def explore_a_menu(self, uid: int, command: str, picks: list[int]) -> None:
+        """A command, then a few taps down the menu it opens (card, action, confirmation)."""
+        self.say_and_check(uid, command)
+        for pick in picks:
+            if not self.press_and_check(uid, "", pick, within=1):
+                return
 
     def say_and_check(self, uid: int, text: str) -> None:
         text = text if self.writes_chinese(uid) else _ascii_only(text)

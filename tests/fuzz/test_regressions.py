@@ -3,6 +3,7 @@ bot, the emulator, a fake runtime)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from bot.i18n import t
 from tests.fuzz import checks
 from tests.fuzz.world import World, errors_logged
 
-STUDENT_ZH, STUDENT_EN, ADMIN = 1001, 1002, 9001
+# Conversation timeouts need the JobQueue, which these tests do not run.
+pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
+STUDENT_ZH, STUDENT_EN, ADMIN, ADMIN_ZH = 1001, 1002, 9001, 9002
 
 
 @pytest.fixture
@@ -50,3 +53,35 @@ async def test_a_dialogue_button_that_jumps_past_unanswered_steps_is_refused_as_
         await world.deliver()
     assert [a.text for a in world.emu.callback_answers] == [t("en", "req_stale")] * 2
     assert dialogue.content.startswith("1/6")  # still asking for the image
+
+
+async def test_a_reason_from_the_buttons_reaches_the_student_in_the_students_language(
+        world: World) -> None:
+    """A Chinese-speaking admin's "该时段资源不足" went as it was to an English student."""
+    rental = await request(world, STUDENT_EN)
+    await world.say(ADMIN_ZH, "/start")  # the admin's language is known from here on
+    await world.deliver()
+    card = next(m for m in world.people[ADMIN_ZH].messages if f"R{rental}" in m.content
+                and m.reply_markup)
+    for data in (f"rej:{rental}", f"rejr:{rental}:capacity"):
+        world.press(ADMIN_ZH, card, data)
+        await world.deliver()
+    told = world.people[STUDENT_EN].messages[-1].content
+    assert told == t("en", "req_rejected", ref=f"R{rental}", reason=t("en", "reject_capacity"))
+    assert t("zh", "reject_capacity") in card.content
+
+
+async def request(world: World, uid: int) -> int:
+    """The /request dialogue by its buttons and answers; the new rental's id."""
+    await world.say(uid, "/request")
+    await world.deliver()
+    for data, typed in (("rq:img:pytorch", ""), ("rq:gpu:1", ""), ("rq:unit:hour", ""),
+                        ("", "2"), ("", "train"), ("rq:ports:none", ""), ("rq:ok:", "")):
+        if typed:
+            await world.say(uid, typed)
+        else:
+            world.press(uid, world.people[uid].messages[-1], data)
+        await world.deliver()
+    found = re.search(r"\bR(\d+)\b", world.people[uid].messages[-1].content)
+    assert found, world.people[uid].describe()
+    return int(found.group(1))

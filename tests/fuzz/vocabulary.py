@@ -66,6 +66,10 @@ TYPED_ANSWERS = ["", "", "", "1", "3", "0", "²", "٣", "999", "6006 8080", "22"
 DECISIONS = ["appr:", "appr:", "rej:", "rejr:", "pay:", "pay:full:", "ca:", "cr:", "card:",
              "arok:", "ara:"]
 
+MENUS = ["/my", "/my", "/keys", "/bill", "/pay", "/start", "/rentals", "/rentals all",
+         "/rentals expired", "/queue", "/users", "/user 1001", "/user @ada", "/rental R1",
+         "/rental R2", "/rental R3", "/images", "/pending", "/hosts"]
+
 MINUTES = [0.5, 1, 2, 5, 15, 30, 60, 61, 180, 600, 24 * 60, 3 * 24 * 60, 8 * 24 * 60]
 
 DOCUMENTS = [("id_ed25519.pub", KEYS[0].encode() + b"\n", ""),
