@@ -48,10 +48,14 @@ async def test_ssh_that_never_answers_fails_cleanly(harness: Harness) -> None:
     broken = client.containers.run("nvcr.io/nvidia/pytorch:20.12-py3",
                                    ["rm", "-f", "/usr/sbin/sshd"], detach=True)
     broken.wait()
-    broken.commit("nvcr.io/nvidia/pytorch", "nossh")
+    # a student's own image is always pulled (never taken from the host): serve it
+    repo = f"{harness.rig.registry}/nvidia/pytorch"
+    broken.commit(repo, "nossh")
     broken.remove()
+    for line in client.api.push(repo, tag="nossh", stream=True, decode=True):
+        assert "error" not in line, line
     boss, _ = await harness.admins()
-    rental = await rent(harness, boss, 3002, image="nvcr.io/nvidia/pytorch:nossh")
+    rental = await rent(harness, boss, 3002, image=f"{repo}:nossh")
     assert Rental.get_by_id(rental.id).state == State.FAILED.value
     await harness.person(3002).wait_message(contains="could not be started")
     nothing_held(harness)

@@ -125,6 +125,7 @@ async def test_odd_names_and_missing_images_are_refused(runtime: DockerRuntime,
     root = str(rig_engine.workspace_root)
     with pytest.raises(RuntimeFaultError):
         await runtime.remove_dir(rig_engine.name, IMAGE, root, "..")
+    (Path(root) / "u1").mkdir()  # (a workspace already gone needs no helper at all)
     with pytest.raises(RuntimeFaultError) as missing:
         await runtime.remove_dir(rig_engine.name, "gpurent/absent:1", root, "u1")
     assert missing.value.kind == "pull"
