@@ -107,8 +107,8 @@ async def rebuild(services: Services, rental: Rental, user: User, now: datetime,
     """Replace the rental's container with one from ``image`` (or from a ``snapshot`` of
     itself); the caller holds the lock. Records it and sends the new credentials. UserError
     when it fails (the old container is back then)."""
-    # A snapshot keeps its Jupyter token (in its filesystem): only a fresh image gets one.
-    password, token = cred.new_password(), "" if snapshot else cred.new_token()
+    # A snapshot's old token file is overwritten before the new container starts.
+    password, token = cred.new_password(), cred.new_token()
     try:
         new = await container.replace_with(services, rental, now, image, password, token, ports,
                                            snapshot)
@@ -126,7 +126,7 @@ async def rebuild(services: Services, rental: Rental, user: User, now: datetime,
         password = t(user.language, "cred_keys_only")
     c = Claim(container.host_of(services, fresh), tuple(queries.rental_gpus(fresh)), new.ports)
     expires = queries.from_db(fresh.expires_at) or now
-    await send_credentials(services, fresh, c, password, token or None, expires, new.jupyter)
+    await send_credentials(services, fresh, c, password, token, expires, new.jupyter)
     return new
 
 

@@ -97,6 +97,8 @@ async def test_an_added_port_is_published_and_answers(harness: Harness) -> None:
     fresh = await student.wait_message(contains="Port 6006 → host port", after=first)
     outer = int(fresh.text.split("Port 6006 → host port ")[1].split()[0])
     address, port = login(fresh)
+    token = fresh.text.split("token=")[1].split()[0]
+    assert await ssh(address, port, password_of(fresh), "cat /etc/gpurent/jupyter-token") == token
     await ssh(address, port, password_of(fresh),
               "cd /workspace && (nohup python3 -m http.server 6006 >/dev/null 2>&1 &)")
     await asyncio.sleep(1.0)
