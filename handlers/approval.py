@@ -30,7 +30,7 @@ from bot.i18n import t
 from bot.notify import markup
 from bot.usecases import approve
 from bot.usecases.after_decision import after_decision
-from handlers.common import Context, Press, alert, current_user, pressed
+from handlers.common import Context, Press, alert, current_user, pressed, swap_buttons
 
 REASON_GROUP = 1
 REASON_TTL = timedelta(minutes=10)
@@ -72,7 +72,7 @@ async def on_reject(update: Update, context: Context, press: Press) -> None:
         await alert(press.query, error.render(lang))
         return
     await press.query.answer()
-    await press.query.edit_message_reply_markup(markup(approve.reason_buttons(rental, lang)))
+    await swap_buttons(press.query, markup(approve.reason_buttons(rental, lang)))
 
 
 @pressed(cb.REJECT_REASON)
@@ -133,7 +133,7 @@ async def on_card_back(update: Update, context: Context, press: Press) -> None:
         await alert(press.query, error.render(lang))
         return
     await press.query.answer()
-    await press.query.edit_message_reply_markup(markup(approve.card_buttons(rental, lang)))
+    await swap_buttons(press.query, markup(approve.card_buttons(rental, lang)))
 
 
 def reason_conversation() -> ConversationHandler[Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import auth
@@ -59,6 +59,15 @@ async def alert(query: CallbackQuery, text: str) -> None:
     if len(text) > ALERT_LIMIT:
         text = text[:ALERT_LIMIT - 1] + "…"
     await query.answer(text, show_alert=True)
+
+
+async def swap_buttons(query: CallbackQuery, keyboard: InlineKeyboardMarkup | None) -> None:
+    """Give the pressed message other buttons. The same ones again (a second tap on Reject,
+    Back on a card that shows its buttons) Telegram refuses as "message is not modified"."""
+    shown = query.message.reply_markup if isinstance(query.message, Message) else None
+    if shown == keyboard or (shown is None and keyboard is None):
+        return
+    await query.edit_message_reply_markup(keyboard)
 
 
 @dataclass(frozen=True)

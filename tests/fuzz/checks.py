@@ -50,6 +50,28 @@ def holds() -> list[str]:
     return problems
 
 
+def containers(runtime: Any) -> list[str]:
+    """What the engines run: no GPU or host port in two running containers of one host, and
+    every running container belongs to a rental that holds a host (ours to run)."""
+    problems: list[str] = []
+    used: dict[tuple[str, str], str] = {}
+    on_host = {s.value for s in ON_HOST}
+    for cid, box in runtime.boxes.items():
+        if box.state != "running":
+            continue
+        things = [f"gpu {g}" for g in box.spec.gpu_ids] + [
+            f"port {p}" for p in box.spec.ports.values()]
+        for thing in things:
+            if (box.host, thing) in used:
+                problems.append(f"{box.host} {thing} in {used[box.host, thing]} and {cid}")
+            used[box.host, thing] = cid
+        rental = Rental.get_or_none(Rental.id == int(box.spec.labels.get("gpurent.rental", 0)))
+        if rental is None or rental.state not in on_host:
+            problems.append(f"{cid} runs for R{box.spec.labels.get('gpurent.rental')} "
+                            f"({rental.state if rental else 'no such rental'})")
+    return problems
+
+
 def owners() -> list[str]:
     users = {u.id for u in User.select(User.id)}
     return [f"R{r.id} ({r.state}) has no owner" for r in Rental.select()

@@ -8,8 +8,8 @@ twice, every rental has an owner, each ledger balance is the sum of its entries,
 message to a student is in that student's language.
 
 A failure prints the steps that led to it; ``GPURENT_FUZZ_SHRINK=1`` has hypothesis shrink
-them first (minutes). ``GPURENT_FUZZ_EXAMPLES``
-and ``GPURENT_FUZZ_STEPS`` make a longer run.
+them first (minutes). ``GPURENT_FUZZ_STEPS`` (default
+10,000) makes a longer run.
 """
 
 from __future__ import annotations
@@ -44,8 +44,11 @@ from tests.fuzz.vocabulary import (
 )
 from tests.fuzz.world import ADMINS, STUDENTS, World, errors_logged
 
-EXAMPLES = int(os.environ.get("GPURENT_FUZZ_EXAMPLES", "25"))
-STEPS = int(os.environ.get("GPURENT_FUZZ_STEPS", "450"))
+# Sequences come in batches until the run has taken at least STEPS steps (hypothesis decides
+# each sequence's length, up to SEQUENCE_STEPS).
+STEPS = int(os.environ.get("GPURENT_FUZZ_STEPS", "10000"))
+SEQUENCE_STEPS = 450
+BATCH = 10
 # Shrinking a long failing sequence can take many minutes: asked for when debugging one.
 SHRINK = os.environ.get("GPURENT_FUZZ_SHRINK", "") == "1"
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate, *([Phase.shrink] if SHRINK else [])]
@@ -233,6 +236,7 @@ class ChatFuzz(RuleBasedStateMachine):
         emu = self.world.emu
         problems = (checks.logged_errors(self.records) + checks.refused(emu)
                     + checks.unanswered(emu) + checks.holds() + checks.owners()
+                    + checks.containers(self.world.runtime)
                     + checks.ledgers() + checks.states() + self.languages.check(emu))
         assert not problems, "\n".join(problems)
 
@@ -241,8 +245,9 @@ class ChatFuzz(RuleBasedStateMachine):
 @pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
 def test_the_whole_chat_survives_random_use() -> None:
     started = time.monotonic()
-    run_state_machine_as_test(ChatFuzz, settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, phases=PHASES,
-        suppress_health_check=list(HealthCheck), print_blob=True))
+    while counted["steps"] < STEPS:
+        run_state_machine_as_test(ChatFuzz, settings=settings(
+            max_examples=BATCH, stateful_step_count=SEQUENCE_STEPS, deadline=None,
+            phases=PHASES, suppress_health_check=list(HealthCheck), print_blob=True))
     print(f"chat fuzz: {counted['sequences']} sequences, {counted['steps']} steps, "
           f"{time.monotonic() - started:.0f} s")

@@ -85,3 +85,16 @@ async def request(world: World, uid: int) -> int:
     found = re.search(r"\bR(\d+)\b", world.people[uid].messages[-1].content)
     assert found, world.people[uid].describe()
     return int(found.group(1))
+
+
+async def test_a_second_tap_on_reject_or_back_leaves_the_card_as_it_is(world: World) -> None:
+    """Asking Telegram to show the same buttons again was refused ("message is not
+    modified") and went to the error handler, alerting the admins."""
+    rental = await request(world, STUDENT_EN)
+    card = next(m for m in world.people[ADMIN].messages if m.reply_markup)
+    for data in (f"card:{rental}", f"rej:{rental}", f"rej:{rental}", f"card:{rental}",
+                 f"card:{rental}"):
+        world.press(ADMIN, card, data)
+        await world.deliver()
+    assert [b.callback_data for row in card.reply_markup for b in row] == [
+        f"appr:{rental}", f"rej:{rental}"]
