@@ -14,11 +14,14 @@
 ARG BASE=nvcr.io/nvidia/pytorch:20.12-py3
 FROM ${BASE}
 USER root
+# An image's PATH may leave out the sbin directories where sshd and chpasswd live. apt's
+# --reinstall: a base whose package list has openssh-server but whose sshd was deleted.
+ENV PATH=${PATH}:/usr/local/sbin:/usr/sbin:/sbin
 RUN set -eu; \
     if ! { command -v sshd || [ -x /usr/sbin/sshd ]; } >/dev/null || ! command -v chpasswd >/dev/null; then \
         if command -v apt-get >/dev/null; then \
             apt-get update; \
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server passwd; \
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall --no-install-recommends openssh-server passwd; \
             rm -rf /var/lib/apt/lists/*; \
         elif command -v apk >/dev/null; then apk add --no-cache openssh shadow; \
         elif command -v dnf >/dev/null; then dnf install -y openssh-server passwd; dnf clean all; \
@@ -28,9 +31,14 @@ RUN set -eu; \
     fi; \
     rm -f /etc/ssh/ssh_host_*; \
     mkdir -p /run/sshd /workspace
-RUN command -v jupyter-lab >/dev/null \
-    || python3 -m pip install --no-cache-dir jupyterlab \
-    || python3 -m pip install --no-cache-dir --break-system-packages jupyterlab \
-    || echo "rentable: jupyter-lab could not be installed; rentals of this image are SSH only" >&2
+RUN command -v jupyter-lab >/dev/null || { \
+        { command -v pip3 >/dev/null \
+          || { command -v apt-get >/dev/null && apt-get update \
+               && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip \
+               && rm -rf /var/lib/apt/lists/*; } \
+          || { command -v apk >/dev/null && apk add --no-cache py3-pip; }; } \
+        && { pip3 install --no-cache-dir jupyterlab \
+             || pip3 install --no-cache-dir --break-system-packages jupyterlab; }; \
+    } || echo "rentable: jupyter-lab could not be installed; rentals of this image are SSH only" >&2
 RUN { command -v sshd || test -x /usr/sbin/sshd; } && command -v chpasswd
 WORKDIR /workspace
