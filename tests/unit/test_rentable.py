@@ -26,7 +26,8 @@ def test_a_base_that_could_add_dockerfile_lines_is_refused(base: str) -> None:
 
 def test_it_installs_only_sshd_chpasswd_and_jupyter_and_drops_baked_host_keys() -> None:
     text = template()
-    installs = re.findall(r"(?:apt-get install -y (?:--reinstall )?--no-install-recommends|apk add --no-cache|"
+    installs = re.findall(r"(?:apt-get install -y (?:--reinstall )?--no-install-recommends|"
+                          r"apk add --no-cache|"
                           r"dnf install -y|yum install -y|pip3 install --no-cache-dir"
                           r"(?: --break-system-packages)?) ([^;\\\n]+)", text)
     assert {i.strip() for i in installs} == {"openssh-server passwd", "openssh shadow",
