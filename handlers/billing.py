@@ -32,7 +32,7 @@ from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
 from bot.usecases import payments as uc
-from handlers.common import Context, Press, alert, current_user, pressed
+from handlers.common import Context, Press, alert, current_user, pressed, swap_buttons
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ async def _close_card(update: Update) -> None:
     query = update.callback_query
     try:
         if query is not None:
-            await query.edit_message_reply_markup(None)
+            await swap_buttons(query, None)
     except TelegramError as exc:
         logger.warning("could not close an order card: %s", exc)
 

@@ -98,3 +98,17 @@ async def test_a_second_tap_on_reject_or_back_leaves_the_card_as_it_is(world: Wo
         await world.deliver()
     assert [b.callback_data for row in card.reply_markup for b in row] == [
         f"appr:{rental}", f"rej:{rental}"]
+
+
+async def test_mark_paid_pressed_on_a_message_without_buttons_edits_nothing(
+        world: World) -> None:
+    """"Mark paid" took the buttons off the pressed message even when it had none (data sent
+    from another message): an edit Telegram refuses as not modified."""
+    rental = await request(world, STUDENT_EN)
+    card = next(m for m in world.people[ADMIN].messages if m.reply_markup)
+    world.press(ADMIN, card, f"appr:{rental}")
+    await world.deliver()
+    assert not card.reply_markup
+    world.press(ADMIN, card, "pay:full:1")
+    await world.deliver()
+    assert "G000001" in world.people[ADMIN].messages[-1].content
