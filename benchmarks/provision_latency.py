@@ -118,6 +118,20 @@ def _banner(address: str, port: int, deadline: float) -> None:
     raise TimeoutError("sshd never answered")
 
 
+def _http(address: str, port: int, deadline: float) -> None:
+    """Jupyter (the test image's stand-in) answers an HTTP request."""
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=1) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                if conn.recv(5).startswith(b"HTTP/"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("Jupyter never answered")
+
+
 def _chpasswd(client: docker.DockerClient, cid: str, password: str) -> None:
     exec_id = client.api.exec_create(cid, ["chpasswd"], stdin=True)["Id"]
     sock = client.api.exec_start(exec_id, socket=True)
@@ -130,24 +144,29 @@ def _chpasswd(client: docker.DockerClient, cid: str, password: str) -> None:
     assert client.api.exec_inspect(exec_id)["ExitCode"] == 0
 
 
-def bare_sdk(rig: Rig, runs: int) -> list[float]:
+def bare_sdk(rig: Rig, runs: int) -> tuple[list[float], list[float]]:
+    """The same container the product makes (image, limits of the rig's config for one GPU),
+    by bare SDK calls: (until the SSH banner, until Jupyter answers as well)."""
     engine = rig.engine("HPC1")
     client = engine.client()
     limit = DEFAULT_ULIMITS | {"memlock": (8388608, 8388608)}
-    timings = []
+    ssh, both = [], []
     for i in range(runs):
         spec = ContainerSpec(name=f"bench-{i}", image=IMAGE, hostname="bench", labels={},
                              gpu_ids=["0"], ports={22: 23000, 8888: 23001},
                              workspace_dir=str(engine.workspace_root / "bench"),
-                             env={"JUPYTER_TOKEN": "x"}, ulimits=limit)
+                             env={"JUPYTER_TOKEN": "x"}, ulimits=limit, shm_size="64m",
+                             mem_limit="512m", nano_cpus=500_000_000)
         t0 = time.perf_counter()
         container = client.containers.create(**create_kwargs(spec))
         container.start()
         _chpasswd(client, container.id, f"Bench-{i}-password")
         _banner(engine.address, 23000, time.monotonic() + 60)
-        timings.append(time.perf_counter() - t0)
+        ssh.append(time.perf_counter() - t0)
+        _http(engine.address, 23001, time.monotonic() + 60)
+        both.append(time.perf_counter() - t0)
         container.remove(force=True)
-    return timings
+    return ssh, both
 
 
 def p95(values: list[float]) -> float:
@@ -162,18 +181,23 @@ def run(runs: int) -> list[str]:
     try:
         bot = asyncio.run(through_the_bot(rig, runs, phases))
         rig.reset()
-        sdk = bare_sdk(rig, runs)
+        sdk, sdk_jupyter = bare_sdk(rig, runs)
     finally:
         rig.stop()
     lines = ["| path | median | p95 | min | max | n |", "|---|---|---|---|---|---|"]
     for label, found in (("gpurent: Approve pressed → credentials message arrives", bot),
-                         ("bare SDK: create + start + chpasswd + SSH banner", sdk)):
+                         ("bare SDK: create + start + chpasswd + SSH banner", sdk),
+                         ("bare SDK, and Jupyter answering too (as gpurent waits)",
+                          sdk_jupyter)):
         lines.append(f"| {label} | {statistics.median(found):.2f} s | {p95(found):.2f} s | "
                      f"{min(found):.2f} s | {max(found):.2f} s | {len(found)} |")
-    ratio = statistics.median(bot) / statistics.median(sdk)
-    extra = statistics.median(bot) - statistics.median(sdk)
-    lines.append(f"\nMedian ratio {ratio:.2f}×, {extra * 1000:+.0f} ms "
-                 "(target: at most 1.2× and +300 ms)\n")
+    lines.append("")
+    for name, base in (("SSH banner", sdk), ("SSH and Jupyter", sdk_jupyter)):
+        ratio = statistics.median(bot) / statistics.median(base)
+        extra = statistics.median(bot) - statistics.median(base)
+        lines.append(f"Median ratio against the bare SDK to the {name}: {ratio:.2f}×, "
+                     f"{extra * 1000:+.0f} ms (target: at most 1.2× and +300 ms)")
+    lines.append("")
     lines += ["| step (product, per run) | median start | median end | runs |",
               "|---|---|---|---|", *phases.summary()]
     for line in lines:

@@ -8,6 +8,7 @@ work itself is :mod:`bot.usecases.container`'s.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -104,12 +105,7 @@ async def _build(services: Services, rental: Rental, c: Claim) -> bool:
                                                   rental.image_ref)
         token = cred.new_token()
         cid = await container.create(services, rental, c, token, image)
-        jupyter = await container.check_image(services, c.host.name, cid)
-        password = cred.new_password()
-        await services.runtime.set_root_password(c.host.name, cid, password)
-        if await keyring.install(services, rental, c.host.name, cid):  # the student's keys
-            password = t(rental.user.language, "cred_keys_only")
-        await container.wait_ready(services, rental, c, jupyter)
+        jupyter, password, hashed = await _ready(services, rental, c, cid)
     except RuntimeFaultError as fault:
         await undo(services, rental, c, cid, fault)
         return False
@@ -119,13 +115,33 @@ async def _build(services: Services, rental: Rental, c: Claim) -> bool:
             "start", f"internal error ({type(exc).__name__}); the admins were told",
             transient=False))
         return False
-    await activate(services, rental, c, cid, password, token, jupyter)
+    await activate(services, rental, c, cid, password, token, jupyter, hashed)
     await status.show("prov_done")
     return True
 
 
+async def _ready(services: Services, rental: Rental, c: Claim, cid: str) -> tuple[bool, str, str]:
+    """(Jupyter?, password, its hash) once the started container answers. The image is
+    checked first (one without sshd fails before anything else is done); then readiness is
+    probed while the root password is set and hashed (in a thread), not after."""
+    jupyter = await container.check_image(services, c.host.name, cid)
+    ready = asyncio.ensure_future(container.wait_ready(services, rental, c, jupyter))
+    try:
+        password = cred.new_password()
+        await services.runtime.set_root_password(c.host.name, cid, password)
+        if await keyring.install(services, rental, c.host.name, cid):  # the student's keys
+            password = t(rental.user.language, "cred_keys_only")
+        _, hashed = await asyncio.gather(ready, asyncio.to_thread(cred.hash_password, password))
+    finally:
+        if not ready.done():
+            ready.cancel()  # a step above failed: stop probing
+        elif not ready.cancelled():
+            ready.exception()  # seen, so asyncio does not warn about it
+    return jupyter, password, hashed
+
+
 async def activate(services: Services, rental: Rental, c: Claim, cid: str, password: str,
-                   token: str, jupyter: bool = True) -> None:
+                   token: str, jupyter: bool = True, password_hash: str | None = None) -> None:
     now = services.clock.now()
     duration = quote(services.config.prices, rental.gpus, rental.unit, rental.quantity,
                      services.config.rental.max_quantity).duration
@@ -134,7 +150,7 @@ async def activate(services: Services, rental: Rental, c: Claim, cid: str, passw
                             detail=f"{c.host.name} gpus {c.gpu_ids}",
                             container_id=cid, container_name=container.container_name(rental),
                             started_at=now, expires_at=expires,
-                            password_hash=cred.hash_password(password))
+                            password_hash=password_hash or cred.hash_password(password))
     await send_credentials(services, rental, c, password, token, expires, jupyter)
     await admins.tell(services, "admin_up", ref=rental.ref, host=c.host.name,
                       gpus=",".join(c.gpu_ids), ssh=c.ports[22], jupyter=c.ports[8888])
