@@ -66,7 +66,7 @@ async def _prepare_and_rent(harness: Harness) -> None:
     said = await boss.send("/images prepare bare")
     await boss.wait_message(contains="build log follows", after=said, timeout=30)
     done = await boss.wait_message(predicate=lambda m: "Prepared:" in m.content
-                                   or "failed" in m.content, after=said, timeout=400)
+                                   or "Preparing failed" in m.content, after=said, timeout=400)
     assert "Prepared:" in done.content, done.content
     assert "MB" in done.content
     log = [m for m in boss.messages if "Step 1/" in m.content]
