@@ -61,6 +61,13 @@ async def alert(query: CallbackQuery, text: str) -> None:
     await query.answer(text, show_alert=True)
 
 
+def _on_media(query: CallbackQuery) -> bool:
+    """Our buttons are only ever sent on text messages, and the handlers edit that text: data
+    that comes with a photo or a file was put there by the client (Telegram would refuse the
+    edit: "there is no text in the message to edit")."""
+    return isinstance(query.message, Message) and query.message.text is None
+
+
 async def swap_buttons(query: CallbackQuery, keyboard: InlineKeyboardMarkup | None) -> None:
     """Give the pressed message other buttons. The same ones again (a second tap on Reject,
     Back on a card that shows its buttons) Telegram refuses as "message is not modified"."""
@@ -106,7 +113,7 @@ async def _admit(kind: Kind, update: Update, context: Context) -> Press | None:
     user = current_user(update, context)
     values = kind.parse(query.data)
     try:
-        if values is None:
+        if values is None or _on_media(query):
             raise UserError("button_bad")
         owner_of = values[0] if kind.who == "owner" else None
         auth.check_press(context.services.config, kind.who, user, owner_of)

@@ -112,3 +112,18 @@ async def test_mark_paid_pressed_on_a_message_without_buttons_edits_nothing(
     world.press(ADMIN, card, "pay:full:1")
     await world.deliver()
     assert "G000001" in world.people[ADMIN].messages[-1].content
+
+
+async def test_a_button_press_that_comes_with_a_photo_is_refused_politely(
+        world: World) -> None:
+    """Data of a real kind sent with the Jupyter QR code (a photo): the handler's edit of its
+    text was refused by Telegram and became an error alert."""
+    rental = await request(world, STUDENT_EN)
+    world.press(ADMIN, next(m for m in world.people[ADMIN].messages if m.reply_markup),
+                f"appr:{rental}")
+    await world.deliver()
+    photo = next(m for m in world.people[STUDENT_EN].messages if m.kind == "photo")
+    for data in (f"ci:{rental}", f"rel:{rental}", f"ext:{rental}"):
+        world.press(STUDENT_EN, photo, data)
+        await world.deliver()
+    assert [a.text for a in world.emu.callback_answers[-3:]] == [t("en", "button_bad")] * 3
