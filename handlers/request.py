@@ -91,20 +91,23 @@ async def begin_button(update: Update, context: Context, press: Press) -> int:
 
 
 @pressed(cb.REQUEST_STEP)
-async def on_button(update: Update, context: Context, press: Press) -> int:
-    """Every inline button of the dialogue: a step and the value chosen."""
+async def on_button(update: Update, context: Context, press: Press) -> int | None:
+    """Every inline button of the dialogue: a step and the value chosen. A refused one leaves
+    the dialogue at the step it is at (None), whichever step the button was for."""
     query, (step, value) = press.query, press.values
     svc, d = context.services, draft(context)
     try:
         nxt = views.apply_button(svc.config, d, step, value)
     except UserError as error:
-        return await refuse(update, context, error, views.state_of(step))
+        await refuse(update, context, error, IMAGE)
+        return None
     if nxt == views.CONFIRM_MARK:
         return await confirm(update, context)  # answers the press itself
     if nxt == views.BACK_MARK:
         nxt = BACK.get(views.state_of(value), IMAGE)
     if not views.ready(d, nxt):
-        return await refuse(update, context, UserError("req_stale"), views.state_of(step))
+        await refuse(update, context, UserError("req_stale"), IMAGE)
+        return None
     await query.answer()
     return await show(update, context, nxt)
 
@@ -115,6 +118,8 @@ async def on_text(update: Update, context: Context) -> int:
     state = int(context.user_data.get("typing", IMAGE)) if context.user_data else IMAGE
     try:
         nxt = views.apply_text(context.services.config, draft(context), state, message.text)
+        if not views.ready(draft(context), nxt):
+            raise UserError("req_stale")
     except UserError as error:
         return await refuse(update, context, error, state)
     return await show(update, context, nxt, edit=False)

@@ -127,3 +127,17 @@ async def test_a_button_press_that_comes_with_a_photo_is_refused_politely(
         world.press(STUDENT_EN, photo, data)
         await world.deliver()
     assert [a.text for a in world.emu.callback_answers[-3:]] == [t("en", "button_bad")] * 3
+
+
+async def test_a_refused_dialogue_button_leaves_the_dialogue_at_its_step(world: World) -> None:
+    """A refused "ports" button moved the dialogue to the ports step: the next typed port
+    list led to a summary priced for no GPUs (an error alert)."""
+    await world.say(STUDENT_EN, "/request")
+    await world.deliver()
+    dialogue = world.people[STUDENT_EN].messages[-1]
+    world.press(STUDENT_EN, dialogue, "rq:ports:pytorch")
+    await world.deliver()
+    await world.say(STUDENT_EN, "6006")
+    await world.deliver()
+    assert world.people[STUDENT_EN].messages[-1].content == t("en", "req_use_buttons")
+    assert dialogue.content.startswith("1/6")
