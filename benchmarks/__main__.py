@@ -9,7 +9,8 @@
 
 Without --postgres a throwaway server is started (``scripts/test-postgres.sh`` in a directory
 of its own) and stopped again. The figures, with the machine they ran on, go to --out;
-docs/benchmarks.md keeps the ones the project quotes. About 13 minutes on 2 cores (10.6 without the rig).
+docs/benchmarks.md keeps the ones the project quotes. About 13 minutes on 2 cores
+(10.6 without the rig).
 """
 
 from __future__ import annotations
