@@ -8,7 +8,6 @@ typed answers, and ends on the reason, on /cancel or after ``REASON_TTL``.
 
 from __future__ import annotations
 
-import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -17,11 +16,7 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot import callbacks as cb
@@ -31,11 +26,11 @@ from bot.notify import markup
 from bot.usecases import approve
 from bot.usecases.after_decision import after_decision
 from handlers.common import Context, Press, alert, current_user, pressed, swap_buttons
+from handlers.typed import END, TypedInput
 
 REASON_GROUP = 1
 REASON_TTL = timedelta(minutes=10)
-TYPING = 0
-END = ConversationHandler.END
+REASON = TypedInput("reject_for", "reject_cancelled", "reject_expired", REASON_TTL)
 
 
 async def _decide(update: Update, context: Context, rental_id: int, ok: bool,
@@ -90,15 +85,12 @@ async def on_reason(update: Update, context: Context, press: Press) -> int:
         await alert(press.query, error.render(admin.language))
         return END
     await press.query.answer()
-    if context.user_data is not None:
-        context.user_data["reject_for"] = rental_id
     await context.bot.send_message(admin.telegram_id, t(admin.language, "reject_type"))
-    return TYPING
+    return REASON.wait_for(context, rental_id)
 
 
 def _pending(context: Context) -> int | None:
-    data = context.user_data
-    found = None if data is None else data.pop("reject_for", None)
+    found = REASON.awaited(context, drop=True)
     return found if isinstance(found, int) else None
 
 
@@ -107,21 +99,6 @@ async def on_typed_reason(update: Update, context: Context) -> int:
     if message is not None and message.text and rental_id is not None:
         await _decide(update, context, rental_id, False, message.text.strip()[:300])
     raise ApplicationHandlerStop(END)  # the reason was for this card only
-
-
-async def on_cancel(update: Update, context: Context) -> int:
-    _pending(context)
-    if update.effective_message is not None:
-        user = current_user(update, context)
-        await update.effective_message.reply_text(t(user.language, "reject_cancelled"))
-    raise ApplicationHandlerStop(END)  # /cancel is answered once, here
-
-
-async def on_timeout(update: Update, context: Context) -> None:
-    """No reason came: say so in the admin's private chat; the card stays open."""
-    if _pending(context) is not None and update.effective_user is not None:
-        user = current_user(update, context)
-        await context.bot.send_message(user.telegram_id, t(user.language, "reject_expired"))
 
 
 @pressed(cb.BACK_TO_CARD)
@@ -137,18 +114,8 @@ async def on_card_back(update: Update, context: Context, press: Press) -> None:
 
 
 def reason_conversation() -> ConversationHandler[Any]:
-    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    with warnings.catch_warnings():
-        # Keyed by the admin alone on purpose: the card may sit in a group chat.
-        warnings.filterwarnings("ignore", message=".*per_", category=UserWarning)
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_reason, pattern=cb.REJECT_REASON.pattern)],
-            states={TYPING: [MessageHandler(private_text, on_typed_reason)],
-                    ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)]},
-            fallbacks=[CommandHandler("cancel", on_cancel)],
-            name="reject_reason", per_chat=False, allow_reentry=True,
-            conversation_timeout=REASON_TTL,
-        )
+    entry = CallbackQueryHandler(on_reason, pattern=cb.REJECT_REASON.pattern)
+    return REASON.conversation(entry, on_typed_reason)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg, unused-ignore]

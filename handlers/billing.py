@@ -10,7 +10,6 @@ dialogue (group 0) and typed reject reasons (group 1); it ends on a recorded pay
 from __future__ import annotations
 
 import logging
-import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -19,13 +18,9 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot import callbacks as cb
@@ -33,13 +28,13 @@ from bot.errors import UserError
 from bot.i18n import t
 from bot.usecases import payments as uc
 from handlers.common import Context, Press, alert, current_user, pressed, swap_buttons
+from handlers.typed import END, TYPING, TypedInput
 
 logger = logging.getLogger(__name__)
 
 AMOUNT_TTL = timedelta(minutes=10)
 AMOUNT_GROUP = 2
-TYPING = 0
-END = ConversationHandler.END
+AMOUNT = TypedInput("amount_for", "bill_amount_cancelled", "bill_amount_expired", AMOUNT_TTL)
 
 
 async def bill(update: Update, context: Context) -> None:
@@ -94,10 +89,8 @@ async def on_pay(update: Update, context: Context, press: Press) -> int:
         await _close_card(update)
         await _tell(update, context, done.text)
         return END
-    if context.user_data is not None:
-        context.user_data["amount_for"] = order_id
     await context.bot.send_message(admin.telegram_id, prompt, parse_mode=ParseMode.HTML)
-    return TYPING
+    return AMOUNT.wait_for(context, order_id)
 
 
 async def _close_card(update: Update) -> None:
@@ -116,10 +109,7 @@ async def _tell(update: Update, context: Context, text: str) -> None:
 
 
 def _awaited(context: Context, drop: bool = False) -> int | None:
-    data = context.user_data
-    if data is None:
-        return None
-    found = data.pop("amount_for", None) if drop else data.get("amount_for")
+    found = AMOUNT.awaited(context, drop)
     return found if isinstance(found, int) else None
 
 
@@ -143,34 +133,9 @@ async def on_amount(update: Update, context: Context) -> int:
     return END
 
 
-async def on_cancel(update: Update, context: Context) -> int:
-    _awaited(context, drop=True)
-    if update.effective_message is not None:
-        user = current_user(update, context)
-        await update.effective_message.reply_text(t(user.language, "bill_amount_cancelled"))
-    raise ApplicationHandlerStop(END)  # /cancel is answered once, here
-
-
-async def on_timeout(update: Update, context: Context) -> None:
-    """Nothing typed in time: the admin has to press Record payment again."""
-    if _awaited(context, drop=True) is not None and update.effective_user is not None:
-        user = current_user(update, context)
-        await context.bot.send_message(user.telegram_id, t(user.language, "bill_amount_expired"))
-
-
 def amount_conversation() -> ConversationHandler[Any]:
-    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    with warnings.catch_warnings():
-        # Keyed by the admin alone on purpose: the order card may sit in a group chat.
-        warnings.filterwarnings("ignore", message=".*per_", category=UserWarning)
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_pay, pattern=cb.PAY.pattern)],
-            states={TYPING: [MessageHandler(private_text, on_amount)],
-                    ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)]},
-            fallbacks=[CommandHandler("cancel", on_cancel, filters=filters.ChatType.PRIVATE)],
-            name="payment_amount", per_chat=False, allow_reentry=True,
-            conversation_timeout=AMOUNT_TTL,
-        )
+    return AMOUNT.conversation(CallbackQueryHandler(on_pay, pattern=cb.PAY.pattern), on_amount)
+
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("bill", bill))
