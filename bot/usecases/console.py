@@ -80,7 +80,8 @@ def _line(config: Config, rental: Rental) -> str:
 def parse_id(words: list[str]) -> int:
     """``R12`` or ``12`` as the one argument; UserError with the usage otherwise."""
     text = words[0].upper().removeprefix("R") if len(words) == 1 else ""
-    if not text.isdigit() or not 0 < len(text) <= 12 or text.startswith("0"):
+    # ASCII digits only: "²".isdigit() is true, and int("²") raises
+    if not (text.isascii() and text.isdigit()) or not 0 < len(text) <= 12 or text.startswith("0"):
         raise UserError("ac_rental_usage")
     return int(text)
 

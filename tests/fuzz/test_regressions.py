@@ -141,3 +141,11 @@ async def test_a_refused_dialogue_button_leaves_the_dialogue_at_its_step(world: 
     await world.deliver()
     assert world.people[STUDENT_EN].messages[-1].content == t("en", "req_use_buttons")
     assert dialogue.content.startswith("1/6")
+
+
+async def test_a_rental_number_in_non_ascii_digits_gets_the_usage(world: World) -> None:
+    """``/rental ²`` passed ``isdigit()`` and crashed ``int()``: an error alert."""
+    for command in ("/rental ²", "/rental R٣", "/audit R²"):
+        await world.say(ADMIN, command)
+        await world.deliver()
+        assert world.people[ADMIN].messages[-1].content == t("en", "ac_rental_usage")
