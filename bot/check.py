@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from bot.config import Config, ConfigError, HostConfig, ImageConfig
 from bot.ports import RunSpec, RuntimeFaultError
-from bot.usecases.container import Claim, run_spec
+from bot.usecases.container_spec import Claim, run_spec
 from docker_ops.runtime import DockerRuntime
 from docker_ops.trial import PARTS
 from models.tables import Rental, User

@@ -20,7 +20,7 @@ from bot.ports import DeliveryDelayedError, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import admins, container, hosts, inventory, keyring, progress
 from bot.usecases import credentials as cred
-from bot.usecases.container import Claim
+from bot.usecases.container_spec import Claim, container_name, container_ports
 from bot.usecases.release import credit_unused_days
 from models import queries, rentals, workspaces
 from models.db import db
@@ -47,7 +47,7 @@ async def claim(services: Services, rental: Rental) -> Claim | None:
         except RuntimeFaultError as fault:
             await hosts.host_down(services, spot.host, fault.message)
             continue
-        wanted = container.container_ports(rental)
+        wanted = container_ports(rental)
         free = pick_ports(host_cfg.port_range, busy | queries.held_ports(host), len(wanted))
         if len(free) < len(wanted):
             return None
@@ -148,7 +148,7 @@ async def activate(services: Services, rental: Rental, c: Claim, cid: str, passw
     expires = now + duration
     rentals.must_transition(rental.id, State.ACTIVE, now, expect=[State.PROVISIONING],
                             detail=f"{c.host.name} gpus {c.gpu_ids}",
-                            container_id=cid, container_name=container.container_name(rental),
+                            container_id=cid, container_name=container_name(rental),
                             started_at=now, expires_at=expires,
                             password_hash=password_hash or cred.hash_password(password))
     await send_credentials(services, rental, c, password, token, expires, jupyter)

@@ -26,7 +26,7 @@ from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.usecases import admins, container, hosts, housekeeping, payments
 from bot.usecases import credentials as cred
-from bot.usecases.container import LABEL, Claim
+from bot.usecases.container_spec import LABEL, Claim
 from bot.usecases.provision import send_credentials
 from models import hosts as host_rows
 from models import locks, queries, rentals

@@ -12,7 +12,7 @@ from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.usecases import container
 from bot.usecases import credentials as cred
-from bot.usecases.container import Claim
+from bot.usecases.container_spec import Claim
 from bot.usecases.provision import send_credentials
 from models import queries, rentals
 from models.tables import Rental

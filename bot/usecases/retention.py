@@ -18,6 +18,7 @@ from bot.ports import Keyboard, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import container
 from bot.usecases import schedule as sch
+from bot.usecases.container_spec import workspace_name
 from models import notices, queries, rentals, workspaces
 from models.db import db
 from models.states import WAITING, State
@@ -180,7 +181,7 @@ async def _warn_workspace(services: Services, host: Host, user: User, when: date
 
 def _path(services: Services, host: Host, user: User) -> str:
     root = services.config.host(host.name).workspace_root.rstrip("/")
-    return f"{root}/{container.workspace_name(user)}"
+    return f"{root}/{workspace_name(user)}"
 
 
 async def _clear(services: Services, host: Host, user: User, plan: Schedule,

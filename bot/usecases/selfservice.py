@@ -19,7 +19,7 @@ from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.usecases import admins, approve, container, keyring
 from bot.usecases import credentials as cred
-from bot.usecases.container import Claim
+from bot.usecases.container_spec import Claim
 from bot.usecases.provision import send_credentials
 from bot.usecases.release import credit_unused_days
 from models import locks, notices, queries, rentals, selfservice, views

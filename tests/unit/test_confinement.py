@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, parse_config
-from bot.usecases import container
+from bot.usecases.container_spec import image_tag
 from bot.usecases.provision import provision
 from docker_ops import helper
 from docker_ops.containers import ContainerSpec, create_kwargs, derived_limits
@@ -112,7 +112,7 @@ def test_host_limits_are_configurable_within_bounds() -> None:
 
 
 def test_revival_tags_carry_a_random_part() -> None:
-    tags = {container.image_tag("rev", START) for _ in range(50)}
+    tags = {image_tag("rev", START) for _ in range(50)}
     assert len(tags) == 50
     assert all(re.fullmatch(rf"rev{int(START.timestamp())}-[0-9a-f]{{12}}", t) for t in tags)
 

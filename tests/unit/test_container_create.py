@@ -10,6 +10,7 @@ import pytest
 from bot.ports import RunSpec, RuntimeFaultError
 from bot.services import Services
 from bot.usecases import container
+from bot.usecases.container_spec import Claim, run_spec
 from bot.usecases.provision import claim
 from models.states import State
 from models.tables import Rental
@@ -28,7 +29,7 @@ class NameTaken(FakeRuntime):
         return await super().run(host, spec)
 
 
-async def placed(svc: Services) -> tuple[Rental, container.Claim]:
+async def placed(svc: Services) -> tuple[Rental, Claim]:
     rental = queued(STUDENT)
     c = await claim(svc, rental)
     assert c is not None
@@ -39,7 +40,7 @@ async def test_a_leftover_with_the_rentals_name_is_removed_first(database: str) 
     runtime = NameTaken()
     svc = make_services(runtime)
     rental, c = await placed(svc)
-    runtime.boxes["old"] = Box("h1", container.run_spec(rental, c, "t"))
+    runtime.boxes["old"] = Box("h1", run_spec(rental, c, "t"))
     cid = await container.create(svc, rental, c, "token")
     assert set(runtime.boxes) == {cid}
     assert Rental.get_by_id(rental.id).state == State.PROVISIONING.value
@@ -49,7 +50,7 @@ async def test_a_name_that_stays_taken_is_a_fault(database: str) -> None:
     runtime = NameTaken(conflicts=2)
     svc = make_services(runtime)
     rental, c = await placed(svc)
-    other = container.run_spec(rental, c, "t")
+    other = run_spec(rental, c, "t")
     runtime.boxes["foreign"] = Box("h1", RunSpec(**{**other.__dict__, "labels": {}}))
     with pytest.raises(RuntimeFaultError) as fault:
         await container.create(svc, rental, c, "token")
