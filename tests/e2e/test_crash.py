@@ -68,7 +68,7 @@ async def test_a_bot_killed_mid_provisioning_recovers_with_one_container_and_one
         clean_rig: Rig, emu: BotApiEmulator, tmp_path: Path) -> None:
     config = write_lab(tmp_path / "lab.toml", clean_rig, emu)
     for engine in clean_rig.engines:
-        engine.slow_gpu_hook(20)  # a start that hangs: the container exists, not ready
+        engine.slow_gpu_hook(8)  # a start that hangs: the container exists, not ready
     first = await run(config)
     admin = emu.user(id=ADMIN_IDS[0], first_name="Admin", language_code="en")
     student = emu.user(id=3201, first_name="Kai", language_code="en")
