@@ -48,7 +48,7 @@ from tests.fuzz.world import ADMINS, STUDENTS, World, errors_logged
 # each sequence's length, up to SEQUENCE_STEPS).
 STEPS = int(os.environ.get("GPURENT_FUZZ_STEPS", "10000"))
 SEQUENCE_STEPS = 450
-BATCH = 10
+BATCH = 5
 # Shrinking a long failing sequence can take many minutes: asked for when debugging one.
 SHRINK = os.environ.get("GPURENT_FUZZ_SHRINK", "") == "1"
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate, *([Phase.shrink] if SHRINK else [])]
@@ -256,6 +256,7 @@ class ChatFuzz(RuleBasedStateMachine):
 @pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")
 def test_the_whole_chat_survives_random_use() -> None:
     started = time.monotonic()
+    counted.update(sequences=0, steps=0)
     while counted["steps"] < STEPS:
         run_state_machine_as_test(ChatFuzz, settings=settings(
             max_examples=BATCH, stateful_step_count=SEQUENCE_STEPS, deadline=None,
