@@ -153,3 +153,13 @@ def test_check_reports_a_bad_config_file(tmp_path: Path,
     bad.write_text('[[hosts]]\nname = "A"\nport_range = [70000, 70001]\n', encoding="utf-8")
     assert main(["check", "--config", str(bad)]) == 2
     assert "hosts[0].port_range: 70000 is not a port" in capsys.readouterr().err
+
+
+def test_a_workspace_helper_image_missing_on_the_hosts_is_reported(
+        clean_rig: Rig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "lab.toml", clean_rig)
+    absent = f"docker.io/library/busybox@sha256:{'0' * 64}"
+    config.write_text(config.read_text() + f'[lifecycle]\nhelper_image = "{absent}"\n')
+    code, out = check(config, capsys)
+    assert code == 1 and out.count("helper image: MISSING on HPC") == 2, out
+    assert "helper_image" in out
