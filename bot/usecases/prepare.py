@@ -41,6 +41,8 @@ SSH = (
     "elif command -v dnf >/dev/null; then dnf install -y openssh-server passwd && dnf clean all; "
     "elif command -v yum >/dev/null; then yum install -y openssh-server passwd && yum clean all; "
     'else echo "no package manager to install openssh-server with" >&2; exit 1; fi; fi; '
+    'command -v sshd >/dev/null || { echo "sshd is still missing: the package install '
+    'did not work (network? mirrors?)" >&2; exit 1; }; '
     "mkdir -p /run/sshd /etc/ssh/sshd_config.d; ssh-keygen -A; "
     "printf 'PermitRootLogin yes\\nPasswordAuthentication yes\\n' >> /etc/ssh/sshd_config"
 )

@@ -72,7 +72,7 @@ async def _prepare_and_rent(harness: Harness) -> None:
         # The build installs packages from the distribution's mirrors; where the engines
         # cannot resolve them (this rig, at times) there is nothing to prove.
         pytest.skip("the rig's image builds cannot resolve the package mirrors")
-    assert "Prepared:" in done.content, done.content
+    assert "Prepared:" in done.content, log
     assert "MB" in done.content
     log = [m for m in boss.messages if "Step 1/" in m.content]
     assert log and all(len(m.content) <= 1600 for m in log), "the build log came in chunks"
