@@ -1,9 +1,8 @@
 """Preparing an image (``/images prepare KEY``): the "basic configuration" an admin used to do
 by hand for every new image, as a derived image built on every answering host. It makes sure
-``sshd`` (OpenSSH server, host keys, root login with a password), ``chpasswd`` and
-``jupyter-lab`` are there, installing them with whatever package manager the base has. The
-build log streams into the admin's chat in short chunks; the end says the image's size, and
-the prepared image joins the catalogue."""
+``sshd`` (OpenSSH server), ``chpasswd`` and ``jupyter-lab`` are there, installing them with
+whatever package manager the base has. The build log streams into the admin's chat in short
+chunks; the end says the image's size, and the prepared image joins the catalogue."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from bot.ports import RuntimeFaultError
 from bot.services import Services
 from bot.textinput import echo
 from bot.usecases import console_actions, images
+from docker_ops.rentable import rentable_dockerfile
 from models import catalog, hosts
 from models.tables import CatalogImage, User
 
@@ -27,42 +27,11 @@ CHUNK_EVERY_S = 2.0  # at most one log message this often (Telegram: ~1 a second
 CHUNK_LINES, CHUNK_CHARS = 15, 1500
 REPOSITORY = "gpurent/prepared"
 
-# An image's PATH may leave out the sbin directories where sshd and chpasswd live.
-SBIN = 'export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"'
-SSH = (
-    'need=""; command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need=1; '
-    "command -v chpasswd >/dev/null || need=1; "
-    'if [ -n "$need" ]; then '
-    "if command -v apt-get >/dev/null; then apt-get update && "
-    # --reinstall: a base whose package database lists sshd but whose file was deleted
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall --no-install-recommends "
-    "openssh-server passwd && rm -rf /var/lib/apt/lists/*; "
-    "elif command -v apk >/dev/null; then apk add --no-cache openssh shadow; "
-    "elif command -v dnf >/dev/null; then dnf install -y openssh-server passwd && dnf clean all; "
-    "elif command -v yum >/dev/null; then yum install -y openssh-server passwd && yum clean all; "
-    'else echo "no package manager to install openssh-server with" >&2; exit 1; fi; fi; '
-    'command -v sshd >/dev/null || { echo "sshd is still missing: the package install '
-    'did not work (network? mirrors?)" >&2; exit 1; }; '
-    "mkdir -p /run/sshd /etc/ssh/sshd_config.d; ssh-keygen -A; "
-    "printf 'PermitRootLogin yes\\nPasswordAuthentication yes\\n' >> /etc/ssh/sshd_config"
-)
-JUPYTER = (
-    "command -v jupyter-lab >/dev/null || "
-    "{ command -v pip3 >/dev/null || { command -v apt-get >/dev/null && apt-get update && "
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip "
-    "&& rm -rf /var/lib/apt/lists/*; } || { command -v apk >/dev/null && apk add --no-cache "
-    "py3-pip; }; } && { pip3 install --no-cache-dir jupyterlab || "
-    "pip3 install --no-cache-dir --break-system-packages jupyterlab; } || "
-    'echo "jupyter-lab could not be installed: SSH only" >&2'
-)
-
-
 def dockerfile(base: str) -> str:
-    """The derived image: the base, plus what a rental needs; nothing else changes."""
-    return (f"FROM {base}\nUSER root\n"
-            f"RUN set -eu; {SBIN}; {SSH}\n"
-            f"RUN {SBIN}; {JUPYTER}\n"
-            f"RUN {SBIN}; command -v sshd && command -v chpasswd\n")
+    """The derived image: the lab's one rentable template (``docker_ops/rentable.Dockerfile``)
+    on ``base``. It removes host keys baked into the base, so no two rentals share them (each
+    container makes its own at start)."""
+    return rentable_dockerfile(base)
 
 
 def target(services: Services, admin: User | None, words: list[str]) -> CatalogImage:

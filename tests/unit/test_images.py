@@ -75,8 +75,9 @@ async def test_prepare_builds_a_derived_image_streams_the_log_and_offers_it(
     base = prepare.target(svc, admin(), ["prepare", offered(svc)[0]])
     said = await prepare.prepare(svc, admin(), base, ADMIN, START)
     (_, host, text, tag), = runtime.named("build_image")
-    assert text.startswith(f"FROM {base.ref}\n") and "openssh-server" in text
-    assert "chpasswd" in text and "jupyterlab" in text
+    assert f"ARG BASE={base.ref}\n" in text and "FROM ${BASE}" in text
+    assert "openssh-server" in text and "chpasswd" in text and "jupyterlab" in text
+    assert "rm -f /etc/ssh/ssh_host_*" in text  # no two rentals share host keys
     assert "512 MB" in said and (host, tag) in runtime.images
     assert svc.config.images[-1].ref == tag  # /request offers it
     assert isinstance(svc.notifier, RecordingNotifier)
