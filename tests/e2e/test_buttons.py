@@ -3,6 +3,7 @@ steps (a reject reason, a partial payment) run as conversations keyed by the adm
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -104,8 +105,9 @@ async def test_cancel_while_a_reason_is_awaited_keeps_the_request_open(
 @pytest.fixture
 def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Typed steps that give up after a second (listed before ``harness``, which builds them)."""
-    monkeypatch.setattr(billing_handlers, "AMOUNT_TTL", timedelta(seconds=1))
-    monkeypatch.setattr(approval_handlers, "REASON_TTL", timedelta(seconds=1))
+    second = timedelta(seconds=1)
+    monkeypatch.setattr(billing_handlers, "AMOUNT", replace(billing_handlers.AMOUNT, ttl=second))
+    monkeypatch.setattr(approval_handlers, "REASON", replace(approval_handlers.REASON, ttl=second))
 
 
 async def test_typed_steps_give_up_and_say_so(short_waits: None, harness: Harness) -> None:
