@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 
 import pytest
 
 from bot.usecases.reconcile import reconcile
-from models.tables import Rental
+from models.tables import GpuAllocation, Rental
 from tests.e2e.harness import Harness, approve_next, rent, request_rental
 from tests.e2e.sshcheck import credentials_of, ssh
 
@@ -132,3 +133,52 @@ async def test_telegram_away_when_a_rental_becomes_ready_delays_its_credentials_
     assert out.strip() == "ok"
     assert "jupyter server list" in creds[0].text  # the token was never written down
     assert not Rental.get_by_id(rental_id).credentials_due
+
+
+async def test_an_engine_that_dies_while_a_rental_provisions_loses_nothing(
+        harness: Harness) -> None:
+    h = harness
+    admin, _ = await h.admins()
+    student = await h.user(3106, "S3106", "en")
+    for engine in h.rig.engines:
+        engine.slow_gpu_hook(10)  # the container exists before it can run
+    submitted = await request_rental(student)
+    found = re.search(r"R\d+", submitted.text)
+    assert found
+    rental_id = int(found.group(0)[1:])
+    await approve_next(admin, found.group(0))
+    where = [e for e in h.rig.engines if boxes_of(e, rental_id)]
+    for _ in range(150):
+        where = [e for e in h.rig.engines if boxes_of(e, rental_id)]
+        if where:
+            break
+        await asyncio.sleep(0.1)
+    assert where, "the container was never created"
+    dying = where[0]
+    other = next(e for e in h.rig.engines if e is not dying)
+    other.slow_gpu_hook(0)
+    dying.stop_daemon()
+    try:
+        await h.settle()
+        await until(lambda: Rental.get_by_id(rental_id).state in ("queued", "active"), 60)
+        await h.tick()  # the waitlist places it on the engine that answers
+        await h.settle()
+        await until(lambda: Rental.get_by_id(rental_id).state == "active", 60)
+        assert Rental.get_by_id(rental_id).host.name == other.name
+    finally:
+        dying.slow_gpu_hook(0)
+        dying.start_daemon()
+    h.clock.advance(timedelta(minutes=6))  # the next reconcile is due
+    await h.tick()
+    await h.settle()
+    await until(lambda: not boxes_of(dying, rental_id), 30)  # the half-made one is gone
+    assert len(boxes_of(other, rental_id)) == 1
+    live = GpuAllocation.select().where(GpuAllocation.released_at.is_null())
+    assert sorted(a.rental.id for a in live) == [rental_id]
+    assert len([m for m in student.messages if "Password" in m.content]) == 1
+    assert len([m for m in admin.messages if "does not answer" in m.content]) == 1
+
+
+def boxes_of(engine: object, rental_id: int) -> list[object]:
+    return list(engine.client().containers.list(  # type: ignore[attr-defined]
+        all=True, filters={"label": f"gpurent.rental={rental_id}"}))
