@@ -64,7 +64,8 @@ async def test_ssh_that_never_answers_fails_cleanly(harness: Harness) -> None:
 async def test_taken_host_port_is_swapped_for_a_free_one(harness: Harness) -> None:
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    blocker.bind(("127.0.0.11", 21000))  # HPC1's first port, taken outside gpurent
+    # HPC1's first port, taken outside gpurent
+    blocker.bind((harness.rig.engine("HPC1").address, 21000))
     blocker.listen()
     try:
         boss, _ = await harness.admins()

@@ -40,7 +40,7 @@ async def test_single_gpus_pack_one_host_and_a_pair_waits_then_starts(harness: H
     started = Rental.get_by_id(r4.id)
     assert started.state == State.ACTIVE.value
     assert (started.host.name, queries.rental_gpus(started)) == ("HPC1", ["0", "1"])
-    await s4.wait_message(contains="ssh root@127.0.0.11")
+    await s4.wait_message(contains=f"ssh root@{harness.rig.engine('HPC1').address}")
 
 
 async def test_queued_student_sees_an_estimated_start(harness: Harness) -> None:

@@ -22,12 +22,13 @@ import requests
 from tests.rig import procs
 from tests.rig.config import (
     API_VERSION,
-    BRIDGE_PREFIX,
-    CGROUP_PREFIX,
     ENGINE_NAMES,
     GPU_IDS,
     LABEL_KEY,
     RigUnavailableError,
+    address_block,
+    bridge_prefix,
+    cgroup_prefix,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,14 @@ class Engine:
         self.home = rig_dir / name
         self.socket = self.home / "docker.sock"
         self.docker_url = f"unix://{self.socket}"
-        self.address = f"127.0.0.{10 + index}"
+        self.address = f"127.0.0.{address_block() + index}"
         self.label = f"{LABEL_KEY}={name}"
         self.gpu_ids = list(GPU_IDS)
         self.workspace_root = self.home / "workspaces"
-        self.bridge = f"{BRIDGE_PREFIX}{name.lower()}"[:15]
+        self.bridge = f"{bridge_prefix()}{name.lower()}"[:15]
+        # The host's address on this engine's bridge: containers on any rig engine reach a
+        # server the tests run on the host here (no NAT needed, the address is local).
+        self.gateway = f"10.231.{address_block() - 10 + self.index}.1"
         self.hook_flag = self.home / "gpu-hook-fails"
         self.hook_slow = self.home / "gpu-hook-slow"
         self.hook_log = self.home / "gpu-hook.log"
@@ -98,11 +102,11 @@ class Engine:
         hook.chmod(0o755)
         procs.delete_bridge(self.bridge)
         procs.run("ip", "link", "add", self.bridge, "type", "bridge")
-        procs.run("ip", "addr", "add", f"10.231.{self.index}.1/24", "dev", self.bridge)
+        procs.run("ip", "addr", "add", f"{self.gateway}/24", "dev", self.bridge)
         procs.run("ip", "link", "set", self.bridge, "up")
 
     def _argv(self) -> list[str]:
-        ns = f"gpurent-rig-{self.name.lower()}"
+        ns = f"{cgroup_prefix()}{self.name.lower()}"
         return [
             "dockerd",
             "-H", self.docker_url,
@@ -114,7 +118,7 @@ class Engine:
             "--ip-masq=false",
             "--ip", self.address,
             "--label", self.label,
-            "--cgroup-parent", f"{CGROUP_PREFIX}{self.name}",
+            "--cgroup-parent", f"{cgroup_prefix()}{self.name}",
             "--containerd-namespace", ns,
             "--containerd-plugins-namespace", f"{ns}-plugins",
             "--shutdown-timeout", "3",

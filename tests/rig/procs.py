@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.rig.config import BRIDGE_PREFIX, CGROUP_PREFIX
+from tests.rig.config import bridge_prefix, cgroup_prefix
 
 logger = logging.getLogger(__name__)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -95,7 +95,7 @@ def kill_leftovers(rig: Path) -> None:
 
 def kill_cgroups() -> None:
     """Kill container processes still in the rig's cgroups (their shim died) and drop them."""
-    groups = sorted(CGROUP_ROOT.glob(f"*/{CGROUP_PREFIX}*/**/"), key=lambda p: -len(p.parts))
+    groups = sorted(CGROUP_ROOT.glob(f"*/{cgroup_prefix()}*/**/"), key=lambda p: -len(p.parts))
     for group in groups:
         try:
             pids = [int(x) for x in (group / "cgroup.procs").read_text().split()]
@@ -129,7 +129,7 @@ def unmount_under(root: Path) -> None:
 def rig_bridges() -> list[str]:
     out = run("ip", "-o", "link", "show", "type", "bridge").stdout
     names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
-    return [name for name in names if name.startswith(BRIDGE_PREFIX)]
+    return [name for name in names if name.startswith(bridge_prefix())]
 
 
 def delete_bridge(name: str) -> None:

@@ -17,11 +17,11 @@ import docker
 from tests.rig import image, procs
 from tests.rig.config import (
     ENGINE_NAMES,
-    LOCK_PATH,
     REGISTRY_REPO,
     REGISTRY_TAG,
     TEST_IMAGE_REFS,
     RigUnavailableError,
+    lock_path,
     rig_dir,
 )
 from tests.rig.engines import Engine, check_prerequisites, start_engines, stop_engines
@@ -87,7 +87,7 @@ class Rig:
 
         The lock dies with its holder, so what a crashed holder left is safe to clean up.
         """
-        self._lock = _acquire(LOCK_PATH, LOCK_TIMEOUT, say)
+        self._lock = _acquire(lock_path(), LOCK_TIMEOUT, say)
 
     def _timed(self, step: str, action: Callable[[], T]) -> T:
         started = time.monotonic()
