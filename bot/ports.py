@@ -98,6 +98,7 @@ class GpuReading(NamedTuple):
     utilization: int | None  # percent; None when the GPU does not report it
     memory_used: int  # bytes
     memory_total: int  # bytes
+    temperature: int | None = None  # °C; None when the GPU does not report it
 
 
 class ContainerDeath(NamedTuple):

@@ -190,7 +190,7 @@ class DockerRuntime:
         except DockerOpsError as exc:
             logger.warning("GPU usage on %s unreadable: %s", host, exc.message)
             return []
-        return [GpuReading(g.index, g.utilization, g.memory_used, g.memory_total)
+        return [GpuReading(g.index, g.utilization, g.memory_used, g.memory_total, g.temperature)
                 for g in found]
 
     async def remove_dir(self, host: str, image: str, root: str, name: str) -> None:

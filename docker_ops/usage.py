@@ -38,7 +38,7 @@ def readings(pairs: list[tuple[str, smi.SmiRow]]) -> list[GpuReading]:
         used, total = row.memory_used, row.memory_total
         if used is None or total is None:
             used = total = 0
-        out.append(GpuReading(gpu_id, row.utilization, used, total))
+        out.append(GpuReading(gpu_id, row.utilization, used, total, row.temperature))
     return out
 
 

@@ -1,6 +1,7 @@
 """The admins' /hosts: each host (answering or not, its Docker version, free GPUs) and each GPU
-(model, memory used/total, utilization now, who holds it until when, idle for how long) as a
-compact monospace table, and a PNG chart of each GPU's utilization over the last 24 hours.
+(model, memory used/total, utilization and temperature now, who holds it until when, idle for
+how long) as a compact monospace table, and a PNG chart of each GPU's utilization over the
+last 24 hours.
 
 Live numbers come from the runtime (one ``gpu_usage`` call per host); history from the usage
 samples. The chart is drawn by matplotlib's Agg backend in a worker thread, imported only when
@@ -114,17 +115,18 @@ def _row(services: Services, host: str, gpu: str, holder: Rental | None, live: L
     used = f"{reading.memory_used / GIB:.0f}" if reading is not None and known else "-"
     total_gib = (reading.memory_total if reading is not None and known else total) / GIB
     util = "-" if reading is None or reading.utilization is None else f"{reading.utilization}%"
+    temp = "-" if reading is None or reading.temperature is None else f"{reading.temperature}C"
     who = "free"
     if holder is not None:
         ends = queries.from_db(holder.expires_at)
         end = sch.lab_time(services, ends)[-5:] if ends else "?"
         who = f"{holder.ref} {holder.user.first_name[:8]} >{end}"
-    return [gpu, model.replace("NVIDIA ", "")[:10], f"{used}/{total_gib:.0f}G", util, who,
+    return [gpu, model.replace("NVIDIA ", "")[:10], f"{used}/{total_gib:.0f}G", util, temp, who,
             seen.idle((host, gpu), holder)]
 
 
 def _table(rows: list[list[str]]) -> str:
-    head = ["#", "model", "mem", "use", "holder", "idle"]
+    head = ["#", "model", "mem", "use", "temp", "holder", "idle"]
     cells = [head, *rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
     return "\n".join(" ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()

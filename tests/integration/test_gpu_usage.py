@@ -94,9 +94,9 @@ async def test_each_rentals_gpus_are_read_inside_its_container_and_mapped_to_hos
                                      "1, GPU-22222222-bbbb, 100, 9, 9, 9\n")  # not its GPU
     await rig.rental(("0",), fake_smi=False)  # an image without nvidia-smi
     caplog.set_level(logging.WARNING, logger="docker_ops.usage")
-    assert await rig.usage() == [GpuReading("1", 73, 2048 * MIB, 81920 * MIB)]
-    (holds_1 / "smi.out").write_text("0, GPU-11111111-aaaa, 5, 100, 81920, 40\n")
-    assert await rig.usage() == [GpuReading("1", 5, 100 * MIB, 81920 * MIB)]
+    assert await rig.usage() == [GpuReading("1", 73, 2048 * MIB, 81920 * MIB, 40)]
+    (holds_1 / "smi.out").write_text("0, GPU-11111111-aaaa, 5, 100, 81920, 52\n")
+    assert await rig.usage() == [GpuReading("1", 5, 100 * MIB, 81920 * MIB, 52)]
     missing = [r for r in caplog.records if "no nvidia-smi" in r.getMessage()]
     assert len(missing) == 1  # logged once, not every tick
 

@@ -28,11 +28,16 @@ def admin() -> User:
 async def test_the_table_shows_engine_holder_and_live_numbers(svc: Services,
                                                              runtime: FakeRuntime) -> None:
     rental = await rent(svc, gpus=2)
-    runtime.usage["h1"] = [GpuReading("0", 87, 30 * GIB, 80 * GIB)]
+    runtime.usage["h1"] = [GpuReading("0", 87, 30 * GIB, 80 * GIB, 71),
+                           GpuReading("1", 3, 1 * GIB, 80 * GIB, None)]
     found = await host_view.report(svc, admin(), svc.clock.now())
     assert "Docker 27.0-fake" in found.text and "2/4 GPUs free" in found.text
     assert f"{rental.ref} Ada" in found.text and "87%" in found.text and "30/80G" in found.text
     assert found.text.count("free") >= 2
+    rows = {line.split()[0]: line.split() for line in found.text.splitlines()
+            if line[:1].isdigit()}
+    assert rows["0"][4] == "71C"  # the temperature column
+    assert rows["1"][4] == "-"  # a GPU that reports none
 
 
 async def test_a_host_that_does_not_answer_is_shown_down(svc: Services,

@@ -33,7 +33,7 @@ def test_missing_memory_makes_the_memory_unknown_but_keeps_the_utilisation() -> 
     [row] = smi.parse("0, [N/A], 55, [N/A], [Not Supported], [N/A]")
     assert (row.utilization, row.memory_used, row.memory_total, row.uuid) == (55, None, None, "")
     [reading] = readings([("3", row)])
-    assert reading == ("3", 55, 0, 0)  # total 0: the sample ignores memory
+    assert reading == ("3", 55, 0, 0, None)  # total 0: the sample ignores memory
 
 
 def test_a_row_without_the_temperature_column_still_counts() -> None:

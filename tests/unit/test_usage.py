@@ -211,7 +211,7 @@ def test_docker_runtime_reads_the_local_host_through_nvml_and_others_through_doc
     remote = HostConfig(name="far", docker_url="tcp://127.0.0.1:9")  # nothing listens
     rt = DockerRuntime([local, remote], probe=SeriesProbe())
     first = asyncio.run(rt.gpu_usage("local"))
-    assert first == [GpuReading("0", 7, 10, 100)]
+    assert first == [GpuReading("0", 7, 10, 100, 30)]
     assert asyncio.run(rt.gpu_usage("local"))[0].utilization == 95
     assert asyncio.run(rt.gpu_usage("local")) == []  # the probe failed: unknown
     with pytest.raises(RuntimeFaultError) as far:  # a remote host is asked through Docker
