@@ -9,11 +9,30 @@
 #
 # By hand:  docker build -f rentable.Dockerfile \
 #             --build-arg BASE=nvcr.io/nvidia/pytorch:23.10-py3 -t lab/pytorch:23.10-ssh .
-# The admins' /images prepare can build this same file (docker_ops/rentable.py sets BASE).
+# with nearby package mirrors (mainland China, say), add
+#             --build-arg APT_MIRROR=https://mirrors.tuna.tsinghua.edu.cn \
+#             --build-arg PIP_INDEX=https://pypi.tuna.tsinghua.edu.cn/simple
+# The admins' /images prepare builds this same file (docker_ops/rentable.py sets BASE, and
+# APT_MIRROR and PIP_INDEX from the config's [prepare] table).
 # The build needs the network (a package mirror, PyPI) only for what the base lacks.
 ARG BASE=nvcr.io/nvidia/pytorch:20.12-py3
 FROM ${BASE}
+# APT_MIRROR: scheme://host[:port] put in place of deb.debian.org, security.debian.org,
+# (*.)archive.ubuntu.com, security.ubuntu.com and ports.ubuntu.com in the base's apt sources
+# (one-line and deb822), paths kept; the image keeps them, so its apt uses the mirror later
+# too. Signatures are checked as ever: an https mirror needs the base's ca-certificates.
+# PIP_INDEX: the index URL for the JupyterLab install. Empty: the base's own sources.
+ARG APT_MIRROR=
+ARG PIP_INDEX=
 USER root
+RUN if [ -n "$APT_MIRROR" ]; then \
+        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do \
+            if [ -f "$f" ]; then \
+                sed -i -E -e "s#https?://(deb|security)\.debian\.org/#$APT_MIRROR/#g" \
+                    -e "s#https?://(([a-z0-9-]+\.)?archive|security|ports)\.ubuntu\.com/#$APT_MIRROR/#g" "$f"; \
+            fi; \
+        done; \
+    fi
 # An image's PATH may leave out the sbin directories where sshd and chpasswd live. apt's
 # --reinstall: a base whose package list has openssh-server but whose sshd was deleted.
 ENV PATH=${PATH}:/usr/local/sbin:/usr/sbin:/sbin
@@ -31,7 +50,9 @@ RUN set -eu; \
     fi; \
     rm -f /etc/ssh/ssh_host_*; \
     mkdir -p /run/sshd /workspace
-RUN command -v jupyter-lab >/dev/null || { \
+RUN if [ -n "$PIP_INDEX" ]; then export PIP_INDEX_URL="$PIP_INDEX"; fi; \
+    case "$PIP_INDEX" in http://*) h="${PIP_INDEX#http://}"; export PIP_TRUSTED_HOST="${h%%/*}" ;; esac; \
+    command -v jupyter-lab >/dev/null || { \
         { command -v pip3 >/dev/null \
           || { command -v apt-get >/dev/null && apt-get update \
                && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip \

@@ -1,4 +1,5 @@
-"""``[[hosts]]`` (the GPU servers and their container limits) and ``[[images]]`` (the catalogue)."""
+"""``[[hosts]]`` (the GPU servers and their container limits), ``[[images]]`` (the catalogue)
+and ``[prepare]`` (the package mirrors ``/images prepare`` builds with)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from bot.config.reader import Reader, bounded_int, port, shown, size
+from docker_ops.rentable import APT_MIRROR, PIP_INDEX
 
 DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
 MAX_MEMLOCK = 2**63 - 1  # the ulimit is a signed 64-bit value in the engine
@@ -39,6 +41,14 @@ class ImageConfig:
     key: str
     name: str
     ref: str
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Package mirrors for ``/images prepare``; "" = the base image's own sources."""
+
+    apt_mirror: str = ""  # scheme://host[:port] in place of the official Debian/Ubuntu hosts
+    pip_index: str = ""  # PIP_INDEX_URL for the JupyterLab install
 
 
 DEFAULT_IMAGES = (
@@ -126,3 +136,15 @@ def parse_image(r: Reader) -> ImageConfig:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,15}", key):
         raise r.fail("key", f"{key!r}: lowercase letters, digits, '-', '_' (max 16)")
     return ImageConfig(key=key, name=r.get("name", str, key), ref=r.need("ref", str))
+
+
+def parse_prepare(r: Reader) -> PrepareConfig:
+    apt = r.get("apt_mirror", str, "").strip().rstrip("/")
+    if apt and not APT_MIRROR.fullmatch(apt):
+        raise r.fail("apt_mirror", f"{shown(apt)}: expected http(s)://host[:port], e.g. "
+                     "\"https://mirrors.tuna.tsinghua.edu.cn\" (each apt source keeps its path)")
+    pip = r.get("pip_index", str, "").strip()
+    if pip and not PIP_INDEX.fullmatch(pip):
+        raise r.fail("pip_index", f"{shown(pip)}: expected an http(s) URL without spaces or "
+                     "quotes, e.g. \"https://pypi.tuna.tsinghua.edu.cn/simple\"")
+    return PrepareConfig(apt_mirror=apt, pip_index=pip)

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from billing.plans import PriceTable
-from bot.config.hosts import DEFAULT_IMAGES, HostConfig, ImageConfig, parse_host, parse_image
+from bot.config.hosts import (
+    DEFAULT_IMAGES,
+    HostConfig,
+    ImageConfig,
+    PrepareConfig,
+    parse_host,
+    parse_image,
+    parse_prepare,
+)
 from bot.config.lifecycle import LifecycleConfig, parse_lifecycle
 from bot.config.prices import BillingConfig, Fees, parse_billing, parse_fees, parse_plans
 from bot.config.reader import ConfigError, Reader
@@ -35,6 +43,7 @@ class Config:
     rental: RentalConfig
     billing: BillingConfig = field(default_factory=BillingConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    prepare: PrepareConfig = field(default_factory=PrepareConfig)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -109,6 +118,7 @@ def parse_config(data: dict[str, Any], path: str = "<config>") -> Config:
         rental=parse_rental(root.sub("rental"), prices),
         billing=parse_billing(root.sub("billing")),
         lifecycle=parse_lifecycle(root.sub("lifecycle")),
+        prepare=parse_prepare(root.sub("prepare")),
     )
 
 

@@ -2,7 +2,8 @@
 by hand for every new image, as a derived image built on every answering host. It makes sure
 ``sshd`` (OpenSSH server), ``chpasswd`` and ``jupyter-lab`` are there, installing them with
 whatever package manager the base has. The build log streams into the admin's chat in short
-chunks; the end says the image's size, and the prepared image joins the catalogue."""
+chunks; the end says the image's size, and the prepared image joins the catalogue. Packages
+come from the mirrors of the config's ``[prepare]`` (the base's own sources when unset)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 from datetime import datetime
 
 from bot import auth
+from bot.config import PrepareConfig
 from bot.errors import UserError
 from bot.i18n import esc, t
 from bot.ports import RuntimeFaultError
@@ -27,11 +29,12 @@ CHUNK_EVERY_S = 2.0  # at most one log message this often (Telegram: ~1 a second
 CHUNK_LINES, CHUNK_CHARS = 15, 1500
 REPOSITORY = "gpurent/prepared"
 
-def dockerfile(base: str) -> str:
+def dockerfile(base: str, mirrors: PrepareConfig | None = None) -> str:
     """The derived image: the lab's one rentable template (``docker_ops/rentable.Dockerfile``)
-    on ``base``. It removes host keys baked into the base, so no two rentals share them (each
-    container makes its own at start)."""
-    return rentable_dockerfile(base)
+    on ``base``, installing from the configured package mirrors. It removes host keys baked
+    into the base, so no two rentals share them (each container makes its own at start)."""
+    mirrors = mirrors or PrepareConfig()
+    return rentable_dockerfile(base, mirrors.apt_mirror, mirrors.pip_index)
 
 
 def target(services: Services, admin: User | None, words: list[str]) -> CatalogImage:
@@ -53,7 +56,8 @@ async def prepare(services: Services, admin: User, base: CatalogImage, chat_id: 
     size = 0
     for host in [h.name for h in hosts.enabled() if h.reachable]:
         try:
-            size = await _build(services, host, dockerfile(base.ref), tag, chat_id, lang)
+            text = dockerfile(base.ref, services.config.prepare)
+            size = await _build(services, host, text, tag, chat_id, lang)
         except RuntimeFaultError as fault:
             console_actions.audit(None, "image_prepare_failed", now, admin, fault.message)
             return t(lang, "img_prepare_failed", host=esc(host), reason=echo(fault.message,

@@ -3,8 +3,11 @@ and what /request offers follows it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from bot.config import PrepareConfig
 from bot.errors import UserError
 from bot.ports import RuntimeFaultError
 from bot.services import Services
@@ -95,3 +98,16 @@ async def test_a_failed_prepare_adds_nothing(svc: Services, runtime: FakeRuntime
     assert "no network" in said and offered(svc) == before
     with pytest.raises(UserError, match="not_admin"):
         prepare.target(svc, student(OTHER), ["prepare", before[0]])
+
+
+async def test_prepare_installs_from_the_configured_mirrors(
+        svc: Services, runtime: FakeRuntime) -> None:
+    mirrors = PrepareConfig("https://mirrors.tuna.tsinghua.edu.cn",
+                            "https://pypi.tuna.tsinghua.edu.cn/simple")
+    svc.config = replace(svc.config, prepare=mirrors)
+    images.seed(svc, START)
+    base = prepare.target(svc, admin(), ["prepare", offered(svc)[0]])
+    await prepare.prepare(svc, admin(), base, ADMIN, START)
+    (_, _, text, _), = runtime.named("build_image")
+    assert "\nARG APT_MIRROR=https://mirrors.tuna.tsinghua.edu.cn\n" in text
+    assert "\nARG PIP_INDEX=https://pypi.tuna.tsinghua.edu.cn/simple\n" in text
