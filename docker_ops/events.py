@@ -10,7 +10,9 @@ went away) is retried with backoff by the caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,10 +58,14 @@ async def daemon_time(engine: Engine) -> int:
 
 
 def _read(client: docker.DockerClient, since: int, until: int,
-          sink: Callable[[dict[str, Any]], None]) -> None:
+          sink: Callable[[dict[str, Any]], None], opened: list[Any],
+          stop: threading.Event) -> None:
     filters = {"type": "container", "event": ["die", "oom"], "label": LABEL}
     stream = client.events(since=since, until=until, filters=filters, decode=True)
+    opened.append(stream)
     try:
+        if stop.is_set():  # cancelled while the stream was being opened
+            return
         for raw in stream:
             sink(raw)
     finally:
@@ -68,8 +74,13 @@ def _read(client: docker.DockerClient, since: int, until: int,
 
 async def window(engine: Engine, since: int, on_event: Callable[[ContainerEvent], None],
                  seconds: int = WINDOW_S) -> int:
-    """Stream one window of events from ``since``; returns where the next one starts."""
+    """Stream one window of events from ``since``; returns where the next one starts.
+
+    Cancelling it (the bot stopping) closes the stream at once: the SDK's thread would
+    otherwise read on to the window's end, and a stopping process waits for its threads."""
     loop = asyncio.get_running_loop()
+    opened: list[Any] = []  # the stream, once the SDK's thread has opened it
+    stop = threading.Event()
 
     def sink(raw: dict[str, Any]) -> None:  # in the SDK's thread
         event = parse(raw)
@@ -77,5 +88,13 @@ async def window(engine: Engine, since: int, on_event: Callable[[ContainerEvent]
             loop.call_soon_threadsafe(on_event, event)
 
     until = since + seconds
-    await engine.call("events", lambda c: _read(c, since, until, sink), timeout=seconds + 30)
+    try:
+        await engine.call("events", lambda c: _read(c, since, until, sink, opened, stop),
+                          timeout=seconds + 30)
+    except asyncio.CancelledError:
+        stop.set()
+        for stream in opened:
+            with contextlib.suppress(Exception):  # closing a stream the thread is reading
+                stream.close()
+        raise
     return until
