@@ -1,6 +1,7 @@
-"""The test image: a debootstrapped rootfs, cached as a tarball and `docker import`ed per engine.
+"""The test image: a debootstrapped rootfs, cached as a tarball and `docker import`ed per engine,
+and beside it the partial Debian mirror taken with it, which tests/rig/mirror.py serves.
 
-The tarball is named after a hash of the build recipe (scripts/build-test-image.sh), so a rerun
+Both are named after a hash of the build recipe (scripts/build-test-image.sh), so a rerun
 does not debootstrap again and a changed recipe rebuilds.  Importing the tarball into both engines
 at once beat `docker import` into one plus `docker save`/`load` into the other (5-8 s vs 12 s).
 """
@@ -63,6 +64,11 @@ def rootfs_path() -> Path:
     return cache_dir() / f"rootfs-{recipe_hash()}.tar.gz"
 
 
+def mirror_path() -> Path:
+    """The partial Debian mirror built with the rootfs: ``<dir>/debian/dists/bookworm/...``."""
+    return cache_dir() / f"rootfs-{recipe_hash()}-mirror"
+
+
 def apt_mirror() -> str:
     """The Debian mirror apt uses here (one-line or deb822 sources), else deb.debian.org."""
     sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
@@ -89,10 +95,11 @@ def _cache_lock() -> Iterator[None]:
 
 
 def ensure_rootfs(say: Callable[[str], None]) -> Path:
-    """The cached rootfs tarball, built first if this recipe has none yet."""
+    """The cached rootfs tarball (and its partial mirror), built first if this recipe has
+    none yet."""
     target = rootfs_path()
     with _cache_lock():
-        if target.exists():
+        if target.exists() and mirror_path().is_dir():
             say(f"test image: cached {target}")
             return target
         if shutil.which("debootstrap") is None:

@@ -25,6 +25,7 @@ from tests.rig.config import (
     rig_dir,
 )
 from tests.rig.engines import Engine, check_prerequisites, start_engines, stop_engines
+from tests.rig.mirror import Mirror
 from tests.rig.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -46,9 +47,16 @@ class Rig:
         self._registry_error = "the registry was not started"
         self._tarball: Path | None = None
         self._lock: IO[str] | None = None
+        self.mirror = Mirror()
 
     def engine(self, name: str) -> Engine:
         return next(engine for engine in self.engines if engine.name == name)
+
+    @property
+    def mirror_url(self) -> str:
+        """The partial Debian mirror as containers on every engine reach it (no NAT needed):
+        http://<engine 0's gateway>:PORT, with /debian/dists/bookworm/... under it."""
+        return self.mirror.url
 
     @property
     def registry(self) -> str:
@@ -80,6 +88,7 @@ class Rig:
         self.engines = self._timed("engines", lambda: start_engines(self.home, self.names))
         self.image_ids = self._timed("import", lambda: image.load_test_image(self.engines, tarball))
         self._timed("registry", lambda: self._start_registry(tarball))
+        self.mirror.start(image.mirror_path(), self.engines[0].gateway)
         say("rig: " + ", ".join(f"{key} {value:.1f} s" for key, value in self.timings.items()))
 
     def _take_lock(self, say: Callable[[str], None]) -> None:
@@ -116,6 +125,7 @@ class Rig:
             stop_engines(self.engines)
         if self._registry is not None:
             self._registry.stop()
+        self.mirror.stop()
         procs.clean_rig_dir(self.home)
         self.engines = []
         self._lock.close()  # releases the flock
