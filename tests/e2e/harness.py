@@ -50,7 +50,8 @@ def rig_config(rig: Rig, emu: BotApiEmulator, db_url: str, **overrides: Any) -> 
         # Daily messages follow the real lab clock; tests that want them switch them on.
         "lifecycle": {"daily_summary": False, "admin_digest": False},
     }
-    for key, value in overrides.items():
+    for key, given in overrides.items():
+        value = given(rig) if callable(given) else given  # (rig) -> table: the rig's values
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key].update(value)
         else:

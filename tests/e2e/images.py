@@ -10,7 +10,8 @@ from tests.rig.rig import Rig
 BASE = "gpurent/test-base:latest"
 
 NO_JUPYTER = "rm -f /usr/local/bin/jupyter-lab /usr/local/bin/jupyter"
-NO_SSHD = "rm -f /usr/sbin/sshd"
+# Purged, not just deleted: preparing must download openssh-server (from the rig's mirror).
+NO_SSHD = "dpkg --purge openssh-server && ! test -e /usr/sbin/sshd"
 
 # A jupyter-lab that, like the real ones, refuses the other era's option spelling (exits 2),
 # and serves only with a non-empty token equal to $JUPYTER_TOKEN (written to
@@ -56,8 +57,10 @@ def derive(rig: Rig, ref: str, script: str) -> None:
     repo, tag = ref.rsplit(":", 1)
     for engine in rig.engines:
         client = engine.client()
+        # No network, but not network_disabled: that is container config, which the commit
+        # would keep, and a build FROM the image would run its steps without a network too.
         box = client.containers.create(BASE, entrypoint=["/bin/sh", "-c", script],
-                                       network_disabled=True, labels={"gpurent.helper": "test"})
+                                       network_mode="none", labels={"gpurent.helper": "test"})
         try:
             box.start()
             code = box.wait().get("StatusCode")
