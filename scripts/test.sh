@@ -42,4 +42,8 @@ trap 'bash scripts/test-postgres.sh stop' EXIT
 
 echo "== pytest"
 export GPURENT_RIG_REQUIRED=1
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# Most of the suite's time is rig tests waiting on real containers, SSH and faults, not CPU:
+# pytest-xdist workers, each with a rig of its own (tests/rig/config.py: slot), share it out.
+# worksteal: a worker that runs dry takes tests from a busy one, so long files do not decide.
+workers=${GPURENT_TEST_WORKERS:-2}
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" --dist worksteal "$@"
