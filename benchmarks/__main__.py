@@ -9,7 +9,7 @@
 
 Without --postgres a throwaway server is started (``scripts/test-postgres.sh`` in a directory
 of its own) and stopped again. The figures, with the machine they ran on, go to --out;
-docs/benchmarks.md keeps the ones the project quotes. About 13 minutes on 2 cores
+docs/benchmarks.md keeps the ones the project quotes. About 12 minutes on 2 cores
 (10.6 without the rig).
 """
 
