@@ -26,10 +26,9 @@ from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
-from bot.ports import Keyboard
 from bot.services import Services
 from bot.usecases import changes as uc
-from handlers.common import Context, Press, alert, current_user, pressed
+from handlers.common import Context, Press, alert, current_user, edit_or_alert, pressed
 from models.tables import User
 
 TYPING = 0
@@ -40,28 +39,18 @@ RETRY = ("req_image_bad", "req_image_registry", "req_image_reserved", "req_port_
          "req_port_reserved", "req_port_many", "chg_same_image", "chg_ports_same")
 
 
-async def _show(context: Context, press: Press,
-                produce: Callable[[Services, User], tuple[str, Keyboard]]) -> None:
-    try:
-        text, buttons = produce(context.services, press.user)
-    except UserError as error:
-        await alert(press.query, error.render(press.user.language))
-        return
-    await press.query.answer()
-    await press.query.edit_message_text(text, parse_mode=ParseMode.HTML,
-                                        reply_markup=markup(buttons))
-
-
 @pressed(cb.CHANGE_IMAGE)
 async def on_image(update: Update, context: Context, press: Press) -> None:
-    await _show(context, press, lambda svc, user: uc.image_menu(svc, press.values[0], user))
+    svc = context.services
+    await edit_or_alert(press, lambda: uc.image_menu(svc, press.values[0], press.user))
 
 
 @pressed(cb.CHANGE_IMAGE_PICK)
 async def on_image_pick(update: Update, context: Context, press: Press) -> None:
     rental_id, key = press.values
-    await _show(context, press, lambda svc, user: uc.propose_image(
-        svc, rental_id, user, svc.clock.now(), key=key))
+    svc = context.services
+    await edit_or_alert(press, lambda: uc.propose_image(svc, rental_id, press.user,
+                                                        svc.clock.now(), key=key))
 
 
 async def _ask(context: Context, press: Press, what: str,

@@ -9,11 +9,14 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import auth
 from bot.callbacks import Kind
 from bot.errors import UserError
+from bot.notify import markup
+from bot.ports import Keyboard
 from bot.services import Services, services_of
 from bot.usecases.users import Person, register
 from models.tables import User
@@ -84,6 +87,18 @@ class Press:
     query: CallbackQuery
     user: User
     values: tuple[Any, ...]
+
+
+async def edit_or_alert(press: Press, view: Callable[[], tuple[str, Keyboard]]) -> None:
+    """Replace the pressed message with ``view()``, or pop up why not (its UserError)."""
+    try:
+        text, buttons = view()
+    except UserError as error:
+        await alert(press.query, error.render(press.user.language))
+        return
+    await press.query.answer()
+    await press.query.edit_message_text(text, parse_mode=ParseMode.HTML,
+                                        reply_markup=markup(buttons))
 
 
 PressHandler = Callable[[Update, Context, Press], Coroutine[Any, Any, R]]

@@ -4,12 +4,12 @@ admins; every button is an ``admin`` kind, so the guard refuses anyone else befo
 
 Typed input (a block reason, an amount, a message to the student) waits in a conversation keyed
 by the admin alone (``per_chat=False``: the card may sit in the admin group), beside the other
-typed dialogues in group 2; it ends on the text, on /cancel or after ``TYPED_TTL``.
+typed dialogues in group 2 (``handlers/typed.py``); it ends on the text, on /cancel or after
+ten minutes.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,9 +22,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot import auth
@@ -34,12 +31,12 @@ from bot.i18n import t
 from bot.notify import markup
 from bot.ports import Keyboard
 from bot.usecases import console, console_actions, console_misc, console_users
-from handlers.common import Context, Press, alert, current_user, pressed
+from handlers.common import Context, Press, alert, current_user, edit_or_alert, pressed
+from handlers.typed import END, TYPING, TypedInput
 
 TYPED_GROUP = 2
-TYPED_TTL = timedelta(minutes=10)
-TYPING = 0
-END = ConversationHandler.END
+TYPED = TypedInput("console_typed", "ac_typed_cancelled", "ac_typed_expired",
+                   timedelta(minutes=10))
 View = Callable[[], tuple[str, Keyboard]]
 
 
@@ -57,18 +54,6 @@ async def _show(update: Update, context: Context, view: View) -> None:
         return
     await message.reply_text(text, parse_mode=ParseMode.HTML,
                              reply_markup=markup(buttons) if buttons else None)
-
-
-async def _edit(press: Press, view: View) -> None:
-    """Replace the pressed message with the view, or pop up why not."""
-    try:
-        text, buttons = view()
-    except UserError as error:
-        await alert(press.query, error.render(press.user.language))
-        return
-    await press.query.answer()
-    await press.query.edit_message_text(text, parse_mode=ParseMode.HTML,
-                                        reply_markup=markup(buttons) if buttons else None)
 
 
 def _args(context: Context) -> list[str]:
@@ -106,19 +91,20 @@ async def user_command(update: Update, context: Context) -> None:
 @pressed(cb.CONSOLE_RENTALS)
 async def on_rentals_page(update: Update, context: Context, press: Press) -> None:
     which, page = press.values
-    await _edit(press, lambda: console.rentals_page(context.services.config, press.user, which,
-                                                    page))
+    await edit_or_alert(press, lambda: console.rentals_page(context.services.config, press.user,
+                                                            which, page))
 
 
 @pressed(cb.CONSOLE_RENTAL)
 async def on_rental(update: Update, context: Context, press: Press) -> None:
-    await _edit(press, lambda: console.card(context.services, press.user, press.values[0]))
+    await edit_or_alert(press, lambda: console.card(context.services, press.user, press.values[0]))
 
 
 @pressed(cb.CONSOLE_ACT)
 async def on_act(update: Update, context: Context, press: Press) -> None:
     rental_id, act = press.values
-    await _edit(press, lambda: console.confirm(context.services, press.user, rental_id, act))
+    await edit_or_alert(press, lambda: console.confirm(context.services, press.user, rental_id,
+                                                       act))
 
 
 @pressed(cb.CONSOLE_ACT_OK)
@@ -140,14 +126,14 @@ async def on_act_yes(update: Update, context: Context, press: Press) -> None:
 
 @pressed(cb.CONSOLE_USERS)
 async def on_users_page(update: Update, context: Context, press: Press) -> None:
-    await _edit(press, lambda: console_users.users_page(context.services.config, press.user,
-                                                        press.values[0]))
+    await edit_or_alert(press, lambda: console_users.users_page(context.services.config,
+                                                                press.user, press.values[0]))
 
 
 @pressed(cb.CONSOLE_USER)
 async def on_user(update: Update, context: Context, press: Press) -> None:
     cfg = context.services.config
-    await _edit(press, lambda: console_users.card(
+    await edit_or_alert(press, lambda: console_users.card(
         cfg, press.user, console_users.target(cfg, press.user, press.values[0])))
 
 
@@ -159,7 +145,7 @@ async def on_queue_up(update: Update, context: Context, press: Press) -> None:
         console_misc.move_up(svc.config, press.user, press.values[0], svc.clock.now())
         return console_misc.queue_view(svc.config, press.user)
 
-    await _edit(press, moved)
+    await edit_or_alert(press, moved)
 
 
 @pressed(cb.CONSOLE_QUEUE_CANCEL)
@@ -170,7 +156,7 @@ async def on_queue_cancel(update: Update, context: Context, press: Press) -> Non
     except UserError as error:
         await alert(press.query, error.render(lang))
         return
-    await _edit(press, lambda: console_misc.queue_view(svc.config, press.user))
+    await edit_or_alert(press, lambda: console_misc.queue_view(svc.config, press.user))
 
 
 # --- typed input: a reason, an amount, a message -----------------------------------------
@@ -186,18 +172,13 @@ async def on_user_act(update: Update, context: Context, press: Press) -> int:
         await alert(press.query, error.render(admin.language))
         return END
     await press.query.answer()
-    if context.user_data is not None:
-        context.user_data["console_typed"] = (user_id, act)
     await context.bot.send_message(admin.telegram_id, console_users.prompt(admin, student, act),
                                    parse_mode=ParseMode.HTML)
-    return TYPING
+    return TYPED.wait_for(context, (user_id, act))
 
 
 def _awaited(context: Context, drop: bool = False) -> tuple[int, str] | None:
-    data = context.user_data
-    if data is None:
-        return None
-    found = data.pop("console_typed", None) if drop else data.get("console_typed")
+    found = TYPED.awaited(context, drop)
     return found if isinstance(found, tuple) else None
 
 
@@ -220,33 +201,9 @@ async def on_typed(update: Update, context: Context) -> int:
     raise ApplicationHandlerStop(END)  # the text was for this action only
 
 
-async def on_cancel(update: Update, context: Context) -> int:
-    _awaited(context, drop=True)
-    if update.effective_message is not None:
-        user = current_user(update, context)
-        await update.effective_message.reply_text(t(user.language, "ac_typed_cancelled"))
-    raise ApplicationHandlerStop(END)  # /cancel is answered once, here
-
-
-async def on_timeout(update: Update, context: Context) -> None:
-    if _awaited(context, drop=True) is not None and update.effective_user is not None:
-        user = current_user(update, context)
-        await context.bot.send_message(user.telegram_id, t(user.language, "ac_typed_expired"))
-
-
 def typed_conversation() -> ConversationHandler[Any]:
-    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    with warnings.catch_warnings():
-        # Keyed by the admin alone on purpose: the card may sit in the admin group.
-        warnings.filterwarnings("ignore", message=".*per_", category=UserWarning)
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_user_act, pattern=cb.CONSOLE_USER_ACT.pattern)],
-            states={TYPING: [MessageHandler(private_text, on_typed)],
-                    ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)]},
-            fallbacks=[CommandHandler("cancel", on_cancel, filters=filters.ChatType.PRIVATE)],
-            name="console_typed", per_chat=False, allow_reentry=True,
-            conversation_timeout=TYPED_TTL,
-        )
+    return TYPED.conversation(
+        CallbackQueryHandler(on_user_act, pattern=cb.CONSOLE_USER_ACT.pattern), on_typed)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

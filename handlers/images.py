@@ -16,9 +16,10 @@ from bot import callbacks as cb
 from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
+from bot.ports import Keyboard
 from bot.usecases import images as uc
 from bot.usecases import prepare
-from handlers.common import Context, Press, alert, current_user, pressed
+from handlers.common import Context, Press, current_user, edit_or_alert, pressed
 
 
 async def images_command(update: Update, context: Context) -> None:
@@ -60,15 +61,12 @@ async def _prepare(update: Update, context: Context, words: list[str]) -> None:
 
 async def _then_list(press: Press, context: Context, change: Any) -> None:
     svc = context.services
-    try:
+
+    def changed() -> tuple[str, Keyboard]:
         change(svc, press.user, press.values[0], svc.clock.now())
-        text, buttons = uc.listing(svc.config, press.user)
-    except UserError as error:
-        await alert(press.query, error.render(press.user.language))
-        return
-    await press.query.answer()
-    await press.query.edit_message_text(text, parse_mode=ParseMode.HTML,
-                                        reply_markup=markup(buttons))
+        return uc.listing(svc.config, press.user)
+
+    await edit_or_alert(press, changed)
 
 
 @pressed(cb.IMAGE_TOGGLE)

@@ -3,8 +3,6 @@ Release now reuses /my's Release button. The guard has checked the presser owns 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler
@@ -14,41 +12,27 @@ from bot.errors import UserError
 from bot.i18n import t
 from bot.notify import markup
 from bot.ports import Keyboard
-from bot.services import Services
 from bot.usecases import extend as uc
 from bot.usecases import usage
-from handlers.common import Context, Press, alert, pressed
-from models.tables import User
+from handlers.common import Context, Press, alert, edit_or_alert, pressed
 
 
 async def _show(query: CallbackQuery, text: str, buttons: Keyboard | None = None) -> None:
     await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup(buttons))
 
 
-async def _step(context: Context, press: Press,
-                produce: Callable[[Services, User], tuple[str, Keyboard]]) -> None:
-    """Show the next step of the extend dialogue, or pop up why it cannot go on."""
-    try:
-        text, buttons = produce(context.services, press.user)
-    except UserError as error:
-        await alert(press.query, error.render(press.user.language))
-        return
-    await press.query.answer()
-    await _show(press.query, text, buttons)
-
-
 @pressed(cb.EXTEND)
 async def on_extend(update: Update, context: Context, press: Press) -> None:
-    rental_id = press.values[0]
-    await _step(context, press,
-                lambda svc, user: uc.menu(svc, rental_id, user, svc.clock.now()))
+    rental_id, svc = press.values[0], context.services
+    await edit_or_alert(press, lambda: uc.menu(svc, rental_id, press.user, svc.clock.now()))
 
 
 @pressed(cb.EXTEND_PICK)
 async def on_extend_pick(update: Update, context: Context, press: Press) -> None:
     rental_id, unit, quantity = press.values
-    await _step(context, press, lambda svc, user: uc.confirm(
-        svc, rental_id, user, unit, quantity, svc.clock.now()))
+    svc = context.services
+    await edit_or_alert(press, lambda: uc.confirm(svc, rental_id, press.user, unit, quantity,
+                                                  svc.clock.now()))
 
 
 @pressed(cb.EXTEND_CONFIRM)
