@@ -15,7 +15,7 @@ import docker.errors
 
 from docker_ops.engine import Engine
 from docker_ops.errors import ContainerStartError
-from docker_ops.password import _exit_code, _send_and_drain
+from docker_ops.password import _exit_code, _feed
 
 logger = logging.getLogger(__name__)
 
@@ -67,22 +67,14 @@ async def programs(engine: Engine, cid: str) -> set[str]:
     return {line.strip() for line in output.splitlines() if line.strip()}
 
 
-def _with_stdin(client: docker.DockerClient, cid: str, argv: list[str], payload: bytes,
-                timeout: float) -> int | None:
-    exec_id = client.api.exec_create(cid, argv, stdin=True, user="root")["Id"]
-    sock = client.api.exec_start(exec_id, socket=True)
-    _send_and_drain(sock, payload, timeout)
-    return _exit_code(client, exec_id)
-
-
 async def run_script(engine: Engine, cid: str, what: str, script: str, payload: str) -> None:
     """Run one of this module's scripts with ``payload`` on stdin; ContainerStartError when it
     does not exit 0."""
     if "\n" in payload.strip() or "\0" in payload:
         raise ValueError("the payload must be one line")
     data = (payload.strip() + "\n").encode()
-    code = await engine.call(what, lambda c: _with_stdin(c, cid, ["/bin/sh", "-c", script],
-                                                         data, engine.conn.timeout))
+    code = await engine.call(what, lambda c: _feed(c, cid, ["/bin/sh", "-c", script], data,
+                                                   engine.conn.timeout))
     if code != 0:
         raise ContainerStartError(f"{what} failed in the container on {engine.name} "
                                   f"(exit code {code})")

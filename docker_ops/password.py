@@ -65,8 +65,9 @@ def _send_and_drain(sock: Any, payload: bytes, timeout: float) -> None:
         sock.close()
 
 
-def _exit_code(client: docker.DockerClient, exec_id: str) -> int | None:
-    deadline = time.monotonic() + EXIT_WAIT
+def _exit_code(client: docker.DockerClient, exec_id: str, wait: float = EXIT_WAIT) -> int | None:
+    """The exec's exit code once it has ended; None while it still runs after ``wait``."""
+    deadline = time.monotonic() + wait
     while True:
         info = client.api.exec_inspect(exec_id)
         if not info.get("Running") and info.get("ExitCode") is not None:

@@ -24,6 +24,7 @@ import docker
 
 from docker_ops.engine import Engine
 from docker_ops.errors import DockerOpsError
+from docker_ops.password import _exit_code
 
 logger = logging.getLogger(__name__)
 
@@ -145,21 +146,11 @@ def _drain(sock: Any, timeout: float) -> bytes:
     return bytes(data)
 
 
-def _exit_code(client: docker.DockerClient, exec_id: str) -> int | None:
-    deadline = time.monotonic() + EXIT_WAIT
-    while True:
-        info = client.api.exec_inspect(exec_id)
-        if not info.get("Running") and info.get("ExitCode") is not None:
-            return int(info["ExitCode"])
-        if time.monotonic() > deadline:
-            return None  # still running (hung, or flooding past the cap)
-        time.sleep(0.05)
-
-
 def _run(client: docker.DockerClient, cid: str, timeout: float) -> tuple[int | None, bytes, bytes]:
     exec_id = client.api.exec_create(cid, list(QUERY), stdout=True, stderr=True)["Id"]
     out, err = _demux(_drain(client.api.exec_start(exec_id, socket=True), timeout))
-    return _exit_code(client, exec_id), out, err
+    # None: still running (hung, or flooding past the cap)
+    return _exit_code(client, exec_id, EXIT_WAIT), out, err
 
 
 def _verdict(code: int | None, out: bytes, err: bytes, host: str) -> list[SmiRow]:
