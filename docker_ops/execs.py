@@ -20,11 +20,16 @@ from docker_ops.password import _exit_code, _feed
 logger = logging.getLogger(__name__)
 
 # The same lookup as the entry script's, so "has sshd" means "the entry script starts sshd".
-PROBE_SCRIPT = r"""
+# The last line says the answer is whole: Docker 20.10 can drop a quick exec's output, and a
+# lost "sshd" must not read as "this image has no sshd".
+PROBED = "gpurent-probed"
+PROBE_SCRIPT = rf"""
 [ -x /usr/sbin/sshd ] || command -v sshd >/dev/null 2>&1 && echo sshd
 command -v jupyter-lab >/dev/null 2>&1 && echo jupyter-lab
+echo {PROBED}
 exit 0
 """
+PROBE_TRIES = 3
 
 KEYS = "/root/.ssh/authorized_keys"
 # stdin: one public key line. Appended unless already there; owner and modes sshd insists on.
@@ -57,14 +62,27 @@ def _run(client: docker.DockerClient, cid: str, argv: list[str]) -> tuple[int | 
     return _exit_code(client, exec_id), bytes(output).decode("utf-8", "replace")
 
 
+def _found(output: str) -> set[str] | None:
+    """The programs the probe named; None when its answer did not come back whole."""
+    lines = {line.strip() for line in output.splitlines() if line.strip()}
+    return lines - {PROBED} if PROBED in lines else None
+
+
 async def programs(engine: Engine, cid: str) -> set[str]:
     """Which of ``sshd`` and ``jupyter-lab`` the (running) container has."""
-    code, output = await engine.call("probe", lambda c: _run(c, cid, ["/bin/sh", "-c",
-                                                                       PROBE_SCRIPT]))
-    if code != 0:
-        raise ContainerStartError(f"could not look inside the container on {engine.name} "
-                                  f"(exit code {code})")
-    return {line.strip() for line in output.splitlines() if line.strip()}
+    for _ in range(PROBE_TRIES):
+        code, output = await engine.call("probe", lambda c: _run(c, cid, ["/bin/sh", "-c",
+                                                                           PROBE_SCRIPT]))
+        if code != 0:
+            raise ContainerStartError(f"could not look inside the container on {engine.name} "
+                                      f"(exit code {code})")
+        found = _found(output)
+        if found is not None:
+            return found
+        logger.warning("probe of %s on %s came back incomplete; asking again", cid[:12],
+                       engine.name)
+    raise ContainerStartError(f"could not look inside the container on {engine.name} (the "
+                              "answer never came back whole)")
 
 
 async def run_script(engine: Engine, cid: str, what: str, script: str, payload: str) -> None:
@@ -107,7 +125,8 @@ def _probe_image(client: docker.DockerClient, image: str) -> set[str] | None:
         output = bytes(box.logs(stdout=True, stderr=False)).decode("utf-8", "replace")
     finally:
         box.remove(force=True)
-    return {line.strip() for line in output.splitlines() if line.strip()}
+    # A finished container's log is whole; a base without a shell printed nothing at all.
+    return {line.strip() for line in output.splitlines() if line.strip()} - {PROBED}
 
 
 async def image_programs(engine: Engine, image: str) -> set[str] | None:
